@@ -1,0 +1,166 @@
+"""Parse the model's ``[n]`` citations and check every sentence against its sources.
+
+The model is small and its text is untrusted. A sentence survives only if
+
+* it cites passages that were actually retrieved (``[7]`` of five passages is
+  dropped; a sentence without a citation gets the passage that supports it best,
+  if one does),
+* its cited passages support it: the embedder's cosine between the sentence and
+  the closest sentence of a cited passage reaches ``min_support``, and
+* every number and every name in it occurs in a cited passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.chunking import split_sentences
+from assistant.embedding import Embedder
+from assistant.types import Hit, SentenceCheck
+
+MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;–-]\s*\d+)*)\s*\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-ZÀ-Ý][\w’'-]{2,}")
+_MIN_WORDS = 3
+
+
+@dataclass(frozen=True)
+class DraftSentence:
+    """A sentence of the draft without its markers, and the passage numbers it cited."""
+
+    text: str
+    cited: tuple[int, ...]
+
+
+def _numbers_in_marker(body: str) -> list[int]:
+    numbers: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", body):
+        if re.fullmatch(r"\d+\s*[–-]\s*\d+", part):
+            a, b = (int(x) for x in re.split(r"\s*[–-]\s*", part))
+            numbers.extend(range(min(a, b), min(max(a, b), min(a, b) + 20) + 1))
+        elif part.strip().isdigit():
+            numbers.append(int(part))
+    return numbers
+
+
+def strip_markers(text: str) -> str:
+    """Text without ``[n]`` markers and the spaces they leave behind."""
+    text = MARKER.sub("", text)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    return " ".join(text.split())
+
+
+def parse_citations(draft: str) -> list[DraftSentence]:
+    """Split a draft answer into sentences with the passage numbers each cites.
+
+    Markers may stand after a sentence (``... 42 [2].``), after its full stop
+    (``... 42. [2]``) or open a line (``[2] De huur ...``); a run of markers on
+    its own belongs to the sentence before it.
+    """
+    result: list[DraftSentence] = []
+    for line in draft.splitlines():
+        for sentence in split_sentences(line):
+            cited = tuple(n for m in MARKER.finditer(sentence.text) for n in _numbers_in_marker(m.group(1)))
+            text = strip_markers(sentence.text)
+            if not re.search(r"\w", text):
+                if result and cited:
+                    previous = result[-1]
+                    result[-1] = DraftSentence(previous.text, previous.cited + cited)
+                continue
+            result.append(DraftSentence(text, cited))
+    return result
+
+
+def unsupported_numbers(sentence: str, source: str) -> list[str]:
+    """Numbers in ``sentence`` that do not occur as numbers in ``source``."""
+    found = set(_NUMBER.findall(source))
+    return [n for n in _NUMBER.findall(sentence) if n not in found]
+
+
+def unsupported_names(sentence: str, source: str) -> list[str]:
+    """Capitalised words (after the first word) that do not occur in ``source``."""
+    words = _NAME.findall(sentence)
+    first = sentence.split(maxsplit=1)[0] if sentence.split() else ""
+    source_lower = source.lower()
+    return [w for w in words if w != first and w.lower() not in source_lower]
+
+
+def passage_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
+    """(passage number, sentence) for every sentence of the numbered passages."""
+    return [(n, s.text) for n, hit in enumerate(hits, start=1) for s in split_sentences(hit.chunk.text)]
+
+
+def support_matrix(
+    sentences: list[str], hits: list[Hit], embedder: Embedder
+) -> tuple[np.ndarray, list[list[str]]]:
+    """support[i, n-1]: best cosine between sentence i and any sentence of passage n.
+
+    Both sides use the symmetric ``query:`` prompt, as e5 recommends for
+    sentence-to-sentence similarity. Also returns, per answer sentence and passage,
+    the passage sentence that supports it best (for highlighting).
+    """
+    pieces = passage_sentences(hits)
+    if not sentences or not pieces:
+        return np.zeros((len(sentences), len(hits))), [[""] * len(hits) for _ in sentences]
+    vectors = embedder.embed_queries(sentences + [text for _, text in pieces])
+    a, p = vectors[: len(sentences)], vectors[len(sentences) :]
+    cos = a @ p.T
+    support = np.full((len(sentences), len(hits)), -1.0)
+    best_text = [[""] * len(hits) for _ in sentences]
+    for j, (n, text) in enumerate(pieces):
+        for i in range(len(sentences)):
+            if cos[i, j] > support[i, n - 1]:
+                support[i, n - 1] = cos[i, j]
+                best_text[i][n - 1] = text
+    return support, best_text
+
+
+def check_draft(
+    draft: list[DraftSentence], hits: list[Hit], embedder: Embedder, min_support: float
+) -> tuple[list[SentenceCheck], list[list[str]]]:
+    """Verdicts for every draft sentence, with citations repaired where a passage supports it.
+
+    Returns the checks (``cited`` holds the repaired, valid passage numbers) and,
+    per sentence, the best supporting sentence of each passage.
+    """
+    support, best_text = support_matrix([s.text for s in draft], hits, embedder)
+    checks: list[SentenceCheck] = []
+    seen: list[str] = []
+    for i, sentence in enumerate(draft):
+        valid = sorted({n for n in sentence.cited if 1 <= n <= len(hits)})
+        key = sentence.text.lower().rstrip(".!?")
+        if i == len(draft) - 1 and sentence.text[-1] not in ".!?":
+            # Generation stopped mid-sentence (token limit): an unfinished claim is no claim.
+            checks.append(SentenceCheck(sentence.text, tuple(valid), False, 0.0, "unfinished sentence"))
+            continue
+        if len(sentence.text.split()) < _MIN_WORDS or any(key in earlier for earlier in seen):
+            checks.append(SentenceCheck(sentence.text, tuple(valid), False, 0.0, "too short or repeated"))
+            continue
+        seen.append(key)
+        reason = ""
+        if valid:
+            supported_cites = [n for n in valid if support[i, n - 1] >= min_support]
+        else:
+            supported_cites = []
+            reason = "no valid citation"
+        if not supported_cites:
+            best = int(np.argmax(support[i])) + 1 if len(hits) else 0
+            if best and support[i, best - 1] >= min_support:
+                supported_cites = [best]
+                reason = f"citation repaired to [{best}]" if not valid else f"citation moved from {valid} to [{best}]"
+        if not supported_cites:
+            score = float(max((support[i, n - 1] for n in valid), default=support[i].max() if len(hits) else 0.0))
+            checks.append(SentenceCheck(sentence.text, tuple(valid), False, score, reason or "cited passages do not support it"))
+            continue
+        source = " ".join(hits[n - 1].chunk.text for n in supported_cites)
+        missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
+        score = float(max(support[i, n - 1] for n in supported_cites))
+        if missing:
+            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), False, score,
+                                        "not in the cited passages: " + ", ".join(missing)))
+        else:
+            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), True, score, reason))
+    return checks, best_text

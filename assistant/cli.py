@@ -1,0 +1,161 @@
+"""The ``bron`` command line: parse input, call the library, print the result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from assistant.errors import BronError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _settings(ctx: click.Context, **overrides):
+    from assistant.settings import load_settings
+
+    return load_settings(ctx.obj["preset"], **ctx.obj["overrides"], **overrides)
+
+
+class BronGroup(click.Group):
+    """Turns a ``BronError`` into one line on stderr and its exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BronError as exc:
+            if os.environ.get("BRON_DEBUG"):
+                raise
+            click.echo(f"bron: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=BronGroup)
+@click.option("--preset", default="default", show_default=True, help="Named settings preset (default, test).")
+@click.option("--index-name", default=None, help="Index folder name under index/.")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of .txt/.md documents.")
+@click.option("--model", "llm", default=None, help="LLM: gemma3-270m, smollm2-135m or a path to a GGUF file.")
+@click.option("--threads", "n_threads", type=int, default=None, help="CPU threads for the LLM.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+@click.pass_context
+def main(ctx, preset, index_name, corpus_dir, llm, n_threads, verbose):
+    """bron: ask questions about your Dutch documents, with every claim cited."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    ctx.obj = {
+        "preset": preset,
+        "overrides": {"index_name": index_name, "corpus_dir": corpus_dir, "llm": llm, "n_threads": n_threads},
+    }
+
+
+@main.command("prepare")
+@click.pass_context
+def prepare_command(ctx):
+    """Prepare the models once: rebuild the embedder, assemble the GGUF files."""
+    from assistant.models import BUILTIN_LLMS, locate_llm, rebuild_e5
+
+    settings = _settings(ctx)
+    click.echo(f"embedder: {rebuild_e5(settings.cache_dir)}")
+    for name in BUILTIN_LLMS:
+        click.echo(f"{name}: {locate_llm(name, settings.cache_dir)}")
+
+
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Re-embed everything instead of reusing unchanged passages.")
+@click.pass_context
+def index_command(ctx, rebuild):
+    """Build or update the index over the corpus folder."""
+    from tqdm import tqdm
+
+    from assistant.embedding import load_embedder
+    from assistant.indexing import build_index
+
+    settings = _settings(ctx)
+    embedder = load_embedder(settings)
+    bar = tqdm(total=0, unit="passage", desc="embedding", disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = build_index(settings, embedder, rebuild=rebuild, progress=progress)
+    bar.close()
+    for item in report.skipped:
+        click.echo(f"skipped {item.path}: {item.reason}", err=True)
+    if report.unchanged:
+        click.echo(f"index {settings.index_path} is up to date ({report.documents} documents, {report.chunks} passages)")
+    else:
+        click.echo(
+            f"indexed {report.documents} documents into {settings.index_path}: {report.chunks} passages "
+            f"({report.embedded} embedded, {report.reused} reused)"
+        )
+
+
+def _print_answer(answer) -> None:
+    from assistant.qa import failed_checks
+
+    labels = {"extractive": "[geciteerd uit de bronnen]", "abstained": "[geen antwoord gevonden]", "generated": ""}
+    if labels[answer.mode]:
+        click.echo(labels[answer.mode])
+    click.echo(answer.text)
+    dropped = failed_checks(answer)
+    if answer.mode == "generated" and dropped:
+        click.echo(f"({len(dropped)} zin(nen) van het model weggelaten: niet gesteund door de bronnen)")
+    if answer.citations:
+        click.echo("\nBronnen:")
+    for c in answer.citations:
+        authors = ", ".join(c.authors)
+        meta = " · ".join(x for x in (authors, str(c.year) if c.year else "") if x)
+        click.echo(f"[{c.n}] {c.title}{' (' + meta + ')' if meta else ''}")
+        click.echo(f"    § {c.section}, regels {c.start_line}–{c.end_line}")
+        click.echo("    " + c.text)
+    click.echo(f"\n({answer.timings.get('total', 0):.1f} s)")
+
+
+@main.command("ask")
+@click.argument("question", required=False)
+@click.option("--file", "question_file", type=click.File("r", encoding="utf-8"), help="One question a line.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+@click.option("--top-k", type=int, default=None, help="Passages given to the model.")
+@click.pass_context
+def ask_command(ctx, question, question_file, as_json, top_k):
+    """Answer QUESTION (or every line of --file) from the indexed documents."""
+    from assistant.errors import InputError
+    from assistant.qa import Assistant
+
+    if question_file is not None:
+        questions = [line.strip() for line in question_file if line.strip()]
+        if not questions:
+            raise InputError(f"{question_file.name} holds no questions")
+    elif question is not None:
+        questions = [question]
+    else:
+        raise InputError("give a question, e.g. bron ask \"Wat is herstructurering?\", or --file")
+    assistant = Assistant.open(_settings(ctx, top_k=top_k))
+    failures = 0
+    for q in questions:
+        try:
+            answer = assistant.ask(q)
+        except BronError as exc:
+            if len(questions) == 1:
+                raise
+            failures += 1
+            click.echo(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False) if as_json else f"bron: {exc}")
+            continue
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            if len(questions) > 1:
+                click.echo(f"\n=== {q}")
+            _print_answer(answer)
+    if failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,245 @@
+"""Load documents and undo the damage of PDF extraction.
+
+The bundled texts have hard line breaks, words hyphenated across lines, page
+numbers on their own lines and headings on short lines. Cleaning joins the lines
+of each section into running text while remembering, for every character, the
+line of the original file it came from, so citations can name line ranges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import DocumentError
+from assistant.types import Document, DocumentMeta, Section
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+META_SUFFIX = ".meta.json"
+UNTITLED_SECTION = "Hoofdtekst"
+
+_PAGE_NUMBER = re.compile(r"^\s*\d{1,4}\s*$")
+_HYPHEN_AT_END = re.compile(r"(\w+)-$")
+_WORD = re.compile(r"\w+(?:-\w+)*")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that was not indexed, and why."""
+
+    path: Path
+    reason: str
+
+
+def is_heading(line: str, previous_blank: bool, next_line: str) -> bool:
+    """Whether a line of a PDF extraction is a section heading.
+
+    Headings stand alone: they follow a blank line (or open the file), are short,
+    start with a capital, carry no sentence punctuation and are followed by text.
+    """
+    text = line.strip()
+    if not text or not previous_blank or _PAGE_NUMBER.match(text):
+        return False
+    if len(text) > 60 or len(text.split()) > 7:
+        return False
+    if not text[0].isupper() or text[-1] in ".,;:?!)\"'’”-":
+        return False
+    following = next_line.strip()
+    return bool(following) and (following[0].isupper() or following[0] in "*‘“\"'(")
+
+
+def _vocabulary(lines: list[str]) -> set[str]:
+    """Lower-cased words (hyphenated compounds included) written on one line."""
+    words: set[str] = set()
+    for line in lines:
+        words.update(w.lower() for w in _WORD.findall(line))
+    return words
+
+
+def join_hyphenated(head: str, tail: str, vocabulary: set[str]) -> str:
+    """Join a word split across a line break: ``ingre-`` + ``pen``.
+
+    Returns the joined word, keeping the hyphen when it is a real one: the
+    hyphenated form is written elsewhere in the document (``sociaal-economische``),
+    the joined form is not, or the second part is capitalised (``Noord-Holland``).
+    """
+    hyphenated, joined = f"{head}-{tail}", f"{head}{tail}"
+    if tail[:1].isupper():
+        return hyphenated
+    if hyphenated.lower() in vocabulary and joined.lower() not in vocabulary:
+        return hyphenated
+    return joined
+
+
+def clean_sections(raw: str) -> list[Section]:
+    """Split raw extracted text into cleaned sections with line mappings."""
+    lines = raw.splitlines()
+    vocabulary = _vocabulary(lines)
+    sections: list[Section] = []
+    title = UNTITLED_SECTION
+    parts: list[str] = []
+    line_starts: list[tuple[int, int]] = []
+    length = 0
+    carry = ""  # first half of a word hyphenated at the end of the previous line
+
+    def flush() -> None:
+        nonlocal parts, line_starts, length, carry
+        if carry:
+            parts.append(carry + "-")
+            carry = ""
+        text = "".join(parts).strip()
+        if text:
+            sections.append(Section(title=title, text=text, line_starts=tuple(line_starts)))
+        parts, line_starts, length = [], [], 0
+
+    previous_blank = True
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped or _PAGE_NUMBER.match(stripped):
+            # Page breaks cut sentences in two, so a blank line does not end the text flow.
+            previous_blank = previous_blank or not stripped
+            continue
+        md = _MD_HEADING.match(stripped)
+        next_line = lines[number] if number < len(lines) else ""
+        if md or is_heading(stripped, previous_blank, next_line):
+            flush()
+            title = md.group(1) if md else stripped
+            previous_blank = False
+            continue
+        previous_blank = False
+        if carry:
+            first, _, rest = stripped.partition(" ")
+            word_tail = re.match(r"\w+", first)
+            if word_tail and first[0].islower():
+                tail = word_tail.group(0)
+                stripped = join_hyphenated(carry, tail, vocabulary) + first[len(tail):] + (
+                    " " + rest if rest else ""
+                )
+            else:
+                stripped = f"{carry}- {stripped}"
+            carry = ""
+            # the joined word belongs to the previous line's text position
+            parts.append(stripped)
+            line_starts.append((length, number))
+            length += len(stripped)
+        else:
+            if parts:
+                parts.append(" ")
+                length += 1
+            line_starts.append((length, number))
+            parts.append(stripped)
+            length += len(stripped)
+        hyphen = _HYPHEN_AT_END.search(parts[-1])
+        if hyphen and not parts[-1].endswith("--"):
+            carry = hyphen.group(1)
+            parts[-1] = parts[-1][: hyphen.start()]
+            length -= len(hyphen.group(0))
+    flush()
+    return [_normalise_spaces(s) for s in sections]
+
+
+def _normalise_spaces(section: Section) -> Section:
+    """Collapse runs of spaces, shifting the line map to match."""
+    text, starts = section.text, list(section.line_starts)
+    out: list[str] = []
+    removed_before: list[int] = []  # removed[i] = characters removed before offset i
+    removed = 0
+    previous_space = False
+    for ch in text:
+        removed_before.append(removed)
+        if ch.isspace():
+            if previous_space:
+                removed += 1
+                continue
+            out.append(" ")
+            previous_space = True
+        else:
+            out.append(ch)
+            previous_space = False
+    removed_before.append(removed)
+    shifted = tuple((max(0, off - removed_before[min(off, len(text))]), n) for off, n in starts)
+    return Section(title=section.title, text="".join(out), line_starts=shifted)
+
+
+def read_meta(path: Path) -> DocumentMeta:
+    """Metadata from the ``<name>.meta.json`` file beside a document, or defaults."""
+    meta_path = path.with_name(path.stem + META_SUFFIX)
+    fallback_title = path.stem.replace("-", " ").replace("_", " ")
+    if not meta_path.exists():
+        return DocumentMeta(title=fallback_title)
+    try:
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DocumentError(f"{meta_path}: unreadable metadata ({exc})") from exc
+    return DocumentMeta(
+        title=str(data.get("title") or fallback_title),
+        authors=tuple(data.get("authors") or ()),
+        year=data.get("year"),
+        kind=str(data.get("kind") or ""),
+        language=str(data.get("language") or "nl"),
+    )
+
+
+def load_document(path: Path) -> Document:
+    """Read, decode and clean one ``.txt`` or ``.md`` file."""
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if b"\x00" in raw_bytes[:4096]:
+        raise DocumentError(f"{path}: looks binary, skipped")
+    try:
+        raw = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not UTF-8 text (byte {exc.start}), skipped") from exc
+    sections = clean_sections(raw)
+    if not sections:
+        raise DocumentError(f"{path}: contains no text, skipped")
+    return Document(
+        doc_id=path.stem,
+        path=str(path),
+        meta=read_meta(path),
+        sections=tuple(sections),
+        content_hash=hashlib.sha256(raw_bytes).hexdigest(),
+    )
+
+
+def iter_document_paths(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder`` except metadata files, in a stable order."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.endswith(META_SUFFIX) and not path.name.startswith("."):
+            yield path
+
+
+def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
+    """Load every supported document in a folder; unusable files are reported, not fatal."""
+    if not folder.is_dir():
+        raise DocumentError(f"{folder}: no such folder of documents")
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    seen: dict[str, Path] = {}
+    for path in iter_document_paths(folder):
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(SkippedFile(path, f"unsupported file type '{path.suffix or path.name}'"))
+            continue
+        try:
+            document = load_document(path)
+        except DocumentError as exc:
+            skipped.append(SkippedFile(path, str(exc)))
+            continue
+        if document.doc_id in seen:
+            skipped.append(SkippedFile(path, f"same name as {seen[document.doc_id]}"))
+            continue
+        seen[document.doc_id] = path
+        documents.append(document)
+    for item in skipped:
+        log.warning("skipped %s: %s", item.path, item.reason)
+    return documents, skipped

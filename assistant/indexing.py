@@ -1,0 +1,128 @@
+"""Build or update the index over a folder of documents.
+
+Updating re-embeds only passages whose text is new: vectors of unchanged
+passages are taken from the previous index, looked up by the hash of the text
+that was embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.chunking import chunk_document
+from assistant.documents import SkippedFile, load_corpus
+from assistant.embedding import Embedder
+from assistant.errors import BronError, DocumentError
+from assistant.retrieval import build_bm25
+from assistant.settings import Settings
+from assistant.store import check_identity, expected_identity, load_index, read_manifest, save_index
+from assistant.types import Chunk
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IndexReport:
+    """What an index run did."""
+
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    unchanged: bool = False
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """The text that is embedded for a passage: its section heading gives context."""
+    return f"{chunk.section}: {chunk.text}"
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def identity_for(settings: Settings, embedder: Embedder) -> dict:
+    return expected_identity(
+        embedder.name, embedder.fingerprint, embedder.dim, settings.chunk_chars, settings.chunk_overlap_sentences
+    )
+
+
+def _previous_vectors(settings: Settings, identity: dict) -> dict[str, np.ndarray]:
+    """Vectors of the existing index by embedded-text hash, if it is compatible."""
+    try:
+        old = load_index(settings.index_path, identity)
+    except BronError:
+        return {}
+    return {_key(embedding_text(c)): old.vectors[i] for i, c in enumerate(old.chunks)}
+
+
+def index_is_current(settings: Settings, identity: dict, doc_hashes: dict[str, str]) -> bool:
+    try:
+        manifest = read_manifest(settings.index_path)
+        check_identity(manifest, identity, settings.index_path)
+    except BronError:
+        return False
+    return {d: m["content_hash"] for d, m in manifest["documents"].items()} == doc_hashes
+
+
+def build_index(
+    settings: Settings, embedder: Embedder, rebuild: bool = False, progress: Progress | None = None
+) -> IndexReport:
+    """Index ``settings.corpus_dir`` into ``settings.index_path``; skip work that is done."""
+    documents, skipped = load_corpus(settings.corpus_dir)
+    report = IndexReport(documents=len(documents), skipped=skipped)
+    if not documents:
+        raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
+    identity = identity_for(settings, embedder)
+    doc_hashes = {d.doc_id: d.content_hash for d in documents}
+    if not rebuild and index_is_current(settings, identity, doc_hashes):
+        report.unchanged = True
+        report.chunks = read_manifest(settings.index_path)["n_chunks"]
+        return report
+
+    chunks = [c for d in documents for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)]
+    previous = {} if rebuild else _previous_vectors(settings, identity)
+    texts = [embedding_text(c) for c in chunks]
+    todo = [i for i, t in enumerate(texts) if _key(t) not in previous]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        if _key(text) in previous:
+            vectors[i] = previous[_key(text)]
+    batch = settings.embed_batch_size
+    for start in range(0, len(todo), batch):
+        rows = todo[start : start + batch]
+        vectors[rows] = embedder.embed_passages([texts[i] for i in rows])
+        if progress:
+            progress(min(start + batch, len(todo)), len(todo))
+    report.chunks, report.embedded, report.reused = len(chunks), len(todo), len(chunks) - len(todo)
+
+    manifest = {
+        **identity,
+        "documents": {
+            d.doc_id: {
+                "path": d.path,
+                "content_hash": d.content_hash,
+                "title": d.meta.title,
+                "authors": list(d.meta.authors),
+                "year": d.meta.year,
+                "kind": d.meta.kind,
+                "language": d.meta.language,
+                "sections": [
+                    {"title": s.title, "start_line": s.line_starts[0][1], "end_line": s.line_starts[-1][1]}
+                    for s in d.sections
+                ],
+            }
+            for d in documents
+        },
+    }
+    save_index(settings.index_path, manifest, chunks, vectors, build_bm25(chunks))
+    log.info("indexed %d passages (%d embedded, %d reused)", len(chunks), report.embedded, report.reused)
+    return report

@@ -1,0 +1,104 @@
+"""Local LLMs behind one small interface.
+
+``LlamaCppLLM`` runs any GGUF file with llama-cpp-python. Models with a chat
+template in their metadata (SmolLM2) get the prompt as one user message through
+it; base models without one (Gemma 3 270M) get the raw text, because
+llama-cpp-python would otherwise fall back silently to a format the model never saw.
+A llama.cpp context is not thread-safe, so every call holds a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from assistant.errors import ModelError
+from assistant.settings import Settings
+
+
+class LLM(Protocol):
+    """Streams a completion for a prompt."""
+
+    name: str
+    fingerprint: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(
+        self, prompt: str, max_tokens: int, temperature: float, stop: list[str], cancel: threading.Event | None = None
+    ) -> Iterator[str]: ...
+
+
+class LlamaCppLLM:
+    """A GGUF model in-process via llama-cpp-python."""
+
+    def __init__(self, path: Path, n_ctx: int, n_threads: int, seed: int = 0):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelError("llama-cpp-python is not installed; run 'make setup'") from exc
+        try:
+            # llama.cpp logs to stderr from C; silence it so the CLI prints only what matters.
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+                self._llama = Llama(
+                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                    seed=seed, verbose=False,
+                )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.path = path
+        self.name = str(self._llama.metadata.get("general.name") or path.stem)
+        stat = path.stat()
+        self.fingerprint = f"{path.name}:{stat.st_size}"
+        self.n_ctx = n_ctx
+        self.uses_chat_template = "tokenizer.chat_template" in self._llama.metadata
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    def stream(
+        self, prompt: str, max_tokens: int, temperature: float, stop: list[str], cancel: threading.Event | None = None
+    ) -> Iterator[str]:
+        """Yield text pieces as they are generated; stop early when ``cancel`` is set."""
+        with self._lock:
+            self._llama.reset()
+            if self.uses_chat_template:
+                pieces = self._llama.create_chat_completion(
+                    messages=[{"role": "user", "content": prompt}],
+                    max_tokens=max_tokens, temperature=temperature, stop=stop, stream=True,
+                )
+                for part in pieces:
+                    text = part["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+                    if cancel is not None and cancel.is_set():
+                        break
+            else:
+                for part in self._llama.create_completion(
+                    prompt, max_tokens=max_tokens, temperature=temperature, stop=stop, stream=True
+                ):
+                    yield part["choices"][0]["text"]
+                    if cancel is not None and cancel.is_set():
+                        break
+
+
+_CACHE: dict[tuple, LLM] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_llm(settings: Settings) -> LLM:
+    """The configured LLM, loaded once per process and model file."""
+    from assistant.models import locate_llm
+
+    path = locate_llm(settings.llm, settings.cache_dir)
+    key = (str(path), settings.n_ctx, settings.n_threads, settings.seed)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.seed)
+        return _CACHE[key]

@@ -1,0 +1,58 @@
+"""Prompt templates from ``prompts/`` and the fixed sentences tests rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.errors import BronError
+from assistant.types import Hit
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+ABSTAIN = {
+    "nl": "Dit staat niet in de documenten.",
+    "en": "The documents do not contain this.",
+}
+FALLBACK_INTRO = {
+    "nl": "Het model gaf geen antwoord dat de bronnen steunen; dit zeggen de bronnen zelf:",
+    "en": "The model's draft was not supported by the sources; this is what the sources say (quoted in Dutch):",
+}
+
+
+@lru_cache(maxsize=8)
+def load_template(name: str) -> str:
+    """A template file from ``prompts/``; placeholders are ``{name}``."""
+    path = PROMPTS_DIR / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BronError(f"prompt template {path} is missing or unreadable ({exc.strerror or exc})") from exc
+
+
+def format_passages(hits: list[Hit]) -> str:
+    """Numbered passages, one per paragraph; newlines inside are flattened."""
+    return "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(hits, start=1))
+
+
+def build_answer_prompt(
+    question: str, hits: list[Hit], language: str, count_tokens: Callable[[str], int], budget: int
+) -> tuple[str, list[Hit]]:
+    """The answer prompt, dropping the lowest-ranked passages until it fits ``budget`` tokens.
+
+    Returns the prompt and the passages it contains (their numbering is the prompt's).
+    """
+    template = load_template(f"answer.{language}.txt")
+    kept = list(hits)
+    while True:
+        prompt = template.format(abstain=ABSTAIN[language], passages=format_passages(kept), question=question)
+        if count_tokens(prompt) <= budget or len(kept) <= 1:
+            break
+        kept.pop()
+    if count_tokens(prompt) > budget:
+        raise BronError(
+            f"the prompt needs {count_tokens(prompt)} tokens but the model's context leaves {budget}; "
+            "raise n_ctx or lower chunk_chars"
+        )
+    return prompt, kept

@@ -1,0 +1,83 @@
+"""One typed settings object, read from ``BRON_*`` environment variables.
+
+Presets bundle settings for a purpose: ``default`` for real use and ``test`` for
+the fastest model in the test suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything a run of bron can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="BRON_", extra="forbid", frozen=True)
+
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of documents to index.")
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="Folder that holds built indexes.")
+    index_name: str = Field("default", description="Name of the index folder under index_dir.")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "bron",
+        description="Where prepared models live (rebuilt embedder, assembled GGUF).",
+    )
+
+    embedder: str = Field("multilingual-e5-small", description="Embedding model name.")
+    embed_batch_size: int = Field(16, ge=1, description="Passages per embedding batch.")
+
+    chunk_chars: int = Field(700, ge=100, description="Target passage length in characters.")
+    chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbouring passages.")
+
+    top_k: int = Field(5, ge=1, le=20, description="Passages given to the model.")
+    candidates: int = Field(20, ge=1, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    min_relevance: float = Field(
+        0.80,
+        description="Cosine (query vs passage) below which a passage counts as irrelevant; "
+        "if no passage reaches it, bron abstains.",
+    )
+    min_support: float = Field(
+        0.84,
+        description="Cosine (answer sentence vs best sentence of a cited passage) a sentence needs "
+        "to count as supported.",
+    )
+
+    llm: str = Field(
+        "gemma3-270m",
+        description="LLM: 'gemma3-270m', 'smollm2-135m' or a path to any GGUF file.",
+    )
+    n_threads: int = Field(1, ge=1, description="CPU threads for the LLM (1 is steadiest on small VMs).")
+    n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
+    max_answer_tokens: int = Field(200, ge=16, description="Most tokens the LLM may generate.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
+    seed: int = Field(0, description="Sampling seed.")
+
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    language: str = Field("auto", description="Answer language: 'auto' (that of the question), 'nl' or 'en'.")
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir / self.index_name
+
+
+PRESETS: dict[str, dict] = {
+    "default": {},
+    "test": {"llm": "smollm2-135m", "max_answer_tokens": 120},
+}
+
+
+def load_settings(preset: str = "default", **overrides) -> Settings:
+    """Settings from a named preset, then the environment, then explicit overrides."""
+    if preset not in PRESETS:
+        from assistant.errors import InputError
+
+        raise InputError(f"unknown preset '{preset}'; choose one of {', '.join(PRESETS)}")
+    from_env = Settings().model_fields_set
+    values = {k: v for k, v in PRESETS[preset].items() if k not in from_env}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,233 @@
+"""The index on disk: a folder with vectors, passages, BM25 and a manifest.
+
+``index/<name>/`` holds
+
+* ``manifest.json``: format version, embedder name and fingerprint, vector size,
+  chunking settings, the documents with their content hashes, build time, and a
+  sha256 of every other file (so a damaged file is caught at load time);
+* ``chunks.jsonl``: one passage per line, row i matching vector i;
+* ``vectors.npy`` and ``dense.faiss``: the passage embeddings and their index;
+* ``bm25/``: the BM25 index over Dutch-stemmed passage text.
+
+A save builds the complete folder beside the old one, fsyncs every file, then
+swaps the two with renames: a reader sees the old index or the new, never a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from assistant.types import Chunk
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class VectorStore(Protocol):
+    """Nearest-neighbour search over normalised vectors (inner product = cosine)."""
+
+    kind: str
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def save(self, path: Path) -> None: ...
+
+
+class FaissFlatStore:
+    """Exact inner-product search with FAISS; right for corpora up to ~100k passages."""
+
+    kind = "faiss-flat-ip"
+
+    def __init__(self, index):
+        self._index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> FaissFlatStore:
+        import faiss
+
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index)
+
+    @classmethod
+    def load(cls, path: Path) -> FaissFlatStore:
+        import faiss
+
+        return cls(faiss.read_index(str(path)))
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and cosine scores of the ``k`` nearest passages, best first."""
+        k = min(k, self.size)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+
+@dataclass
+class IndexData:
+    """A loaded index: manifest, passages, vectors, dense store and BM25."""
+
+    path: Path
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    dense: FaissFlatStore
+    bm25: object  # bm25s.BM25
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        return self.manifest["documents"]
+
+
+def expected_identity(embedder_name: str, embedder_fingerprint: str, dim: int,
+                      chunk_chars: int, overlap: int) -> dict:
+    """What an index must have been built with to be usable with these settings."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": {"name": embedder_name, "fingerprint": embedder_fingerprint, "dim": dim},
+        "chunking": {"chunk_chars": chunk_chars, "overlap_sentences": overlap},
+    }
+
+
+def _describe(identity: dict) -> str:
+    e, c = identity["embedder"], identity["chunking"]
+    return (f"format {identity['format_version']}, embedder {e['name']} ({e['fingerprint']}, {e['dim']} dims), "
+            f"chunks of {c['chunk_chars']} chars with {c['overlap_sentences']} sentence overlap")
+
+
+def check_identity(manifest: dict, expected: dict, path: Path) -> None:
+    """Refuse an index built with another embedder, format or chunking."""
+    found = {key: manifest.get(key) for key in expected}
+    if found != expected:
+        try:
+            found_text = _describe(found)
+        except (KeyError, TypeError):
+            found_text = "an unknown layout"
+        raise IndexMismatchError(
+            f"index {path} was built with {found_text}, but the settings ask for {_describe(expected)}; "
+            "rebuild it with 'bron index --rebuild'"
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_index(path: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, bm25) -> None:
+    """Write a complete index folder atomically (build aside, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new-", dir=path.parent))
+    try:
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        np.save(staging / "vectors.npy", vectors.astype(np.float32))
+        FaissFlatStore.build(vectors).save(staging / "dense.faiss")
+        bm25.save(str(staging / "bm25"), show_progress=False)
+        files = sorted(p for p in staging.rglob("*") if p.is_file())
+        manifest = {
+            **manifest,
+            "format_version": FORMAT_VERSION,
+            "vector_store": FaissFlatStore.kind,
+            "n_chunks": len(chunks),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(staging)
+        old = path.with_name(f".{path.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_manifest(path: Path) -> dict:
+    """The manifest of the index at ``path``, recovering from an interrupted swap."""
+    old = path.with_name(f".{path.name}.old")
+    if not path.exists() and old.exists():
+        os.replace(old, path)  # a save died between its two renames: the old index is intact
+    manifest_path = path / MANIFEST
+    if not manifest_path.exists():
+        raise IndexMissingError(f"no index at {path}; build it with 'bron index'")
+    try:
+        return json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index manifest {manifest_path} is unreadable ({exc}); rebuild with 'bron index --rebuild'") from exc
+
+
+def load_index(path: Path, expected: dict) -> IndexData:
+    """Load and verify an index; raise a ``BronError`` naming what is wrong."""
+    manifest = read_manifest(path)
+    check_identity(manifest, expected, path)
+    for name, digest in manifest.get("files", {}).items():
+        file = path / name
+        if not file.exists() or _sha256(file) != digest:
+            raise IndexCorruptError(
+                f"index file {file} is missing or damaged (checksum mismatch); rebuild with 'bron index --rebuild'"
+            )
+    try:
+        import bm25s
+
+        chunks = [Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        vectors = np.load(path / "vectors.npy")
+        dense = FaissFlatStore.load(path / "dense.faiss")
+        bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+    except Exception as exc:  # any parse failure of a checksummed file means a broken writer
+        raise IndexCorruptError(f"index {path} could not be read ({type(exc).__name__}: {exc}); rebuild with 'bron index --rebuild'") from exc
+    if not (len(chunks) == len(vectors) == dense.size == manifest.get("n_chunks")):
+        raise IndexCorruptError(
+            f"index {path} is inconsistent: {len(chunks)} passages, {len(vectors)} vectors, "
+            f"{dense.size} in FAISS; rebuild with 'bron index --rebuild'"
+        )
+    return IndexData(path, manifest, chunks, vectors, dense, bm25)

@@ -1,0 +1,148 @@
+"""The types that flow through the pipeline: Document -> Chunk -> Hit -> Answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """Bibliographic data shown in citations."""
+
+    title: str
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    kind: str = ""
+    language: str = "nl"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A headed part of a cleaned document.
+
+    ``line_starts`` maps the cleaned ``text`` back to the original file: entry i
+    is ``(offset in text, original line number)`` for the i-th source line.
+    """
+
+    title: str
+    text: str
+    line_starts: tuple[tuple[int, int], ...]
+
+    def line_at(self, offset: int) -> int:
+        """Original (1-based) line number of the character at ``offset``."""
+        line = self.line_starts[0][1]
+        for start, number in self.line_starts:
+            if start > offset:
+                break
+            line = number
+        return line
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document split into sections."""
+
+    doc_id: str
+    path: str
+    meta: DocumentMeta
+    sections: tuple[Section, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of consecutive sentences from one section."""
+
+    chunk_id: str
+    doc_id: str
+    section: str
+    text: str
+    start_line: int
+    end_line: int
+    start_char: int
+    end_char: int
+    text_hash: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its scores; ``dense_score`` is a cosine similarity."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source passage as shown to the user."""
+
+    n: int
+    doc: str
+    title: str
+    section: str
+    start_line: int
+    end_line: int
+    text: str
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    supporting_sentence: str = ""
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["authors"] = list(self.authors)
+        return data
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The verdict on one sentence of the model's draft."""
+
+    sentence: str
+    cited: tuple[int, ...]
+    supported: bool
+    support: float
+    reason: str = ""
+
+
+@dataclass
+class Answer:
+    """The product's answer to one question.
+
+    ``mode`` is ``generated`` (the model's draft passed the checks, perhaps with
+    sentences dropped), ``extractive`` (the draft failed, so the answer quotes
+    source sentences) or ``abstained`` (nothing relevant was found).
+    """
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    mode: str
+    language: str
+    hits: list[Hit] = field(default_factory=list)
+    checks: list[SentenceCheck] = field(default_factory=list)
+    draft: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    search_query: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "language": self.language,
+            "citations": [c.to_dict() for c in self.citations],
+            "draft": self.draft,
+            "checks": [asdict(c) for c in self.checks],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "tokens": self.tokens,
+        }
