@@ -68,13 +68,15 @@ def join_hyphenated(head: str, tail: str, vocabulary: set[str]) -> str:
     """Join a word split across a line break: ``ingre-`` + ``pen``.
 
     Returns the joined word, keeping the hyphen when it is a real one: the
-    hyphenated form is written elsewhere in the document (``sociaal-economische``),
-    the joined form is not, or the second part is capitalised (``Noord-Holland``).
+    document writes the first part with a hyphen elsewhere (``sociaal-economische``,
+    ``sociaal-cultureel``) and never the joined form, or the second part is
+    capitalised (``Noord-Holland``).
     """
     hyphenated, joined = f"{head}-{tail}", f"{head}{tail}"
     if tail[:1].isupper():
         return hyphenated
-    if hyphenated.lower() in vocabulary and joined.lower() not in vocabulary:
+    prefix = head.lower() + "-"
+    if joined.lower() not in vocabulary and any(word.startswith(prefix) for word in vocabulary):
         return hyphenated
     return joined
 
@@ -116,20 +118,22 @@ def clean_sections(raw: str) -> list[Section]:
             continue
         previous_blank = False
         if carry:
+            # The rejoined word stays with the line it started on; the rest of this line starts after it.
             first, _, rest = stripped.partition(" ")
             word_tail = re.match(r"\w+", first)
             if word_tail and first[0].islower():
-                tail = word_tail.group(0)
-                stripped = join_hyphenated(carry, tail, vocabulary) + first[len(tail):] + (
-                    " " + rest if rest else ""
-                )
+                word = join_hyphenated(carry, word_tail.group(0), vocabulary) + first[word_tail.end():]
             else:
-                stripped = f"{carry}- {stripped}"
+                word, rest = f"{carry}-", stripped
             carry = ""
-            # the joined word belongs to the previous line's text position
-            parts.append(stripped)
-            line_starts.append((length, number))
-            length += len(stripped)
+            parts.append(word)
+            length += len(word)
+            if rest:
+                parts.append(" ")
+                length += 1
+                line_starts.append((length, number))
+                parts.append(rest)
+                length += len(rest)
         else:
             if parts:
                 parts.append(" ")

@@ -152,12 +152,16 @@ class Assistant:
 
     def _extractive(self, question: str, hits: list[Hit], language: str) -> Answer:
         """Quote the source sentences closest to the question, each cited."""
-        candidates = [(n, s.text) for n, h in enumerate(hits) for s in split_sentences(h.chunk.text)]
+        candidates = [
+            (n, s.text) for n, h in enumerate(hits) for s in split_sentences(h.chunk.text) if len(s.text.split()) >= 3
+        ]
         q = self.embedder.embed_queries([question])[0]
         vectors = self.embedder.embed_passages([text for _, text in candidates])
         scores = vectors @ q
         order = sorted(range(len(candidates)), key=lambda j: -scores[j])
-        best = scores[order[0]]
+        best = scores[order[0]] if order else 0.0
+        if best < self.settings.min_quote_relevance:
+            return Answer(question, ABSTAIN[language], [], True, "abstained", language)
         chosen = [j for j in order[:_EXTRACTIVE_SENTENCES] if scores[j] >= best - _EXTRACTIVE_MARGIN]
         numbering: dict[int, int] = {}
         lines = [FALLBACK_INTRO[language]]

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="Cosine (query vs passage) below which a passage counts as irrelevant; "
         "if no passage reaches it, bron abstains.",
     )
+    min_quote_relevance: float = Field(
+        0.84,
+        description="Cosine (query vs source sentence) a sentence needs to be quoted when the draft fails; "
+        "below it bron abstains instead of quoting loosely related text.",
+    )
     min_support: float = Field(
         0.84,
         description="Cosine (answer sentence vs best sentence of a cited passage) a sentence needs "

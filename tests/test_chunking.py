@@ -1,0 +1,50 @@
+from assistant.chunking import chunk_section, split_sentences
+from assistant.documents import clean_sections
+
+
+def test_dutch_abbreviations_citations_and_initials_do_not_end_sentences():
+    text = (
+        "Zie Sampson e.a., 2002 voor een overzicht. Dit is zo (Bolt, 2004; Musterd & Ostendorf, 2003a). "
+        "Prof. dr. Jan Willem Duyvendak is hoogleraar. Zelfs M. Trappenburg (2003, p. 317) stelt dit. "
+        "Dit geldt bijv. voor Rotterdam, e.g. Delfshaven. Wie heeft gelijk?"
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "Zie Sampson e.a., 2002 voor een overzicht.",
+        "Dit is zo (Bolt, 2004; Musterd & Ostendorf, 2003a).",
+        "Prof. dr. Jan Willem Duyvendak is hoogleraar.",
+        "Zelfs M. Trappenburg (2003, p. 317) stelt dit.",
+        "Dit geldt bijv. voor Rotterdam, e.g. Delfshaven.",
+        "Wie heeft gelijk?",
+    ]
+
+
+def test_sentence_offsets_point_into_the_text():
+    text = "Eerste zin.  Tweede zin!"
+    for s in split_sentences(text):
+        assert text[s.start : s.end] == s.text
+
+
+def _section(lines):
+    return clean_sections(" Kop \n" + "\n".join(lines) + "\n")[0]
+
+
+def test_chunks_hold_whole_sentences_with_overlap_and_line_ranges():
+    lines = [f"Zin nummer {i} gaat over wijk {i} en menging." for i in range(1, 11)]
+    section = _section(lines)
+    chunks = chunk_section("doc", section, 0, target_chars=100, overlap=1)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert chunk.text.endswith(".")
+        assert section.text[chunk.start_char : chunk.end_char] == chunk.text
+        assert chunk.section == "Kop"
+    # neighbours share one sentence
+    assert chunks[0].text.split(". ")[-1].rstrip(".") in chunks[1].text
+    # line 2 of the file holds sentence 1; line 11 holds sentence 10
+    assert chunks[0].start_line == 2
+    assert chunks[-1].end_line == 11
+
+
+def test_a_sentence_longer_than_the_target_is_its_own_chunk():
+    section = _section(["Kort.", "Een heel lange zin " + "met veel woorden " * 20 + "eindigt hier.", "Kort weer."])
+    chunks = chunk_section("doc", section, 0, target_chars=50, overlap=0)
+    assert [c.text.split()[0] for c in chunks] == ["Kort.", "Een", "Kort"]

@@ -1,0 +1,62 @@
+from assistant.citations import check_draft, parse_citations, strip_markers, unsupported_names, unsupported_numbers
+from assistant.types import Chunk, Hit
+
+
+def _hit(text: str, n: int = 0) -> Hit:
+    chunk = Chunk(f"doc#{n}", "doc", "Kop", text, 1, 2, 0, len(text), f"h{n}")
+    return Hit(chunk=chunk, score=1.0, dense_score=0.9)
+
+
+def test_markers_after_sentence_after_stop_at_line_start_and_alone():
+    draft = "De huur daalt van 65 naar 42 [2]. Koop stijgt [1, 3].\n[4] Er is weinig onderzoek.\nDat klopt. [2][5]"
+    parsed = parse_citations(draft)
+    assert [(s.text, s.cited) for s in parsed] == [
+        ("De huur daalt van 65 naar 42.", (2,)),
+        ("Koop stijgt.", (1, 3)),
+        ("Er is weinig onderzoek.", (4,)),
+        ("Dat klopt.", (2, 5)),
+    ]
+
+
+def test_marker_ranges_expand():
+    assert parse_citations("Twee bronnen zeggen dit [1-3].")[0].cited == (1, 2, 3)
+
+
+def test_strip_markers_leaves_clean_text():
+    assert strip_markers("Zo is het [1] , zegt men [2].") == "Zo is het, zegt men."
+
+
+def test_numbers_and_names_must_occur_in_the_source():
+    source = "In 1997 werd voorgesteld de sociale huur te verlagen van 65 naar 42 (Musterd, 2000)."
+    assert unsupported_numbers("De huur ging van 65 naar 42 in 1997.", source) == []
+    assert unsupported_numbers("De huur ging van 65 naar 40.", source) == ["40"]
+    assert unsupported_names("Volgens Musterd ging de huur omlaag.", source) == []
+    assert unsupported_names("Volgens Verdonk ging de huur omlaag.", source) == ["Verdonk"]
+
+
+def test_check_keeps_supported_repairs_missing_and_rejects_invented(keyword_embedder):
+    hits = [
+        _hit("Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen.", 0),
+        _hit("In 1997 moest de sociale huur dalen van 65 naar 42 procent.", 1),
+    ]
+    draft = parse_citations(
+        "Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen [1]. "
+        "In 1997 moest de sociale huur dalen van 65 naar 42 procent. "
+        "In 1997 moest de sociale huur dalen van 65 naar 30 procent [2]. "
+        "De hoofdstad van Frankrijk is Parijs [7]. "
+        "Dit is een onaf"
+    )
+    checks, _ = check_draft(draft, hits, keyword_embedder, min_support=0.8)
+    verdicts = [(c.supported, c.cited) for c in checks]
+    assert verdicts[0] == (True, (1,))
+    assert verdicts[1] == (True, (2,)) and "repaired" in checks[1].reason
+    assert verdicts[2][0] is False and "30" in checks[2].reason
+    assert verdicts[3][0] is False  # [7] does not exist and nothing supports it
+    assert verdicts[4][0] is False and checks[4].reason == "unfinished sentence"
+
+
+def test_repeated_sentences_count_once(keyword_embedder):
+    hits = [_hit("Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland.")]
+    sentence = "Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland [1]. "
+    checks, _ = check_draft(parse_citations(sentence * 3), hits, keyword_embedder, min_support=0.8)
+    assert [c.supported for c in checks] == [True, False, False]

@@ -1,0 +1,77 @@
+import json
+
+import pytest
+
+from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from assistant.indexing import build_index, identity_for
+from assistant.store import load_index
+
+
+def test_round_trip_and_unchanged_corpus_is_not_reembedded(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    first = build_index(settings, keyword_embedder)
+    assert first.embedded == first.chunks > 50 and first.reused == 0
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    assert len(index.chunks) == len(index.vectors) == first.chunks
+    assert {c.doc_id for c in index.chunks} == {"gijsberts-dagevos-interventies-recensie", "uitermark-duyvendak-menging"}
+    assert index.manifest["documents"]["uitermark-duyvendak-menging"]["authors"] == ["Justus Uitermark", "Jan Willem Duyvendak"]
+    calls = keyword_embedder.embedded
+    again = build_index(settings, keyword_embedder)
+    assert again.unchanged and keyword_embedder.embedded == calls
+
+
+def test_changed_document_reembeds_only_its_changed_passages(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    first = build_index(settings, keyword_embedder)
+    review = corpus_copy / "gijsberts-dagevos-interventies-recensie.txt"
+    review.write_text(review.read_text(encoding="utf-8") + "\nEen nieuwe slotzin over de wijk.\n", encoding="utf-8")
+    second = build_index(settings, keyword_embedder)
+    assert 0 < second.embedded <= 3
+    assert second.reused == second.chunks - second.embedded
+    assert second.chunks >= first.chunks
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    assert any("nieuwe slotzin" in c.text for c in index.chunks)
+
+
+def test_other_embedder_or_chunking_is_refused_naming_both(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    other = make_settings(corpus_dir=corpus_copy, chunk_chars=300)
+    with pytest.raises(IndexMismatchError) as info:
+        load_index(settings.index_path, identity_for(other, keyword_embedder))
+    message = str(info.value)
+    assert "chunks of 700 chars" in message and "chunks of 300 chars" in message
+
+
+def test_damaged_or_missing_index_is_a_clear_error(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    identity = identity_for(settings, keyword_embedder)
+    with pytest.raises(IndexMissingError):
+        load_index(settings.index_path, identity)
+    build_index(settings, keyword_embedder)
+    vectors = settings.index_path / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-16])
+    with pytest.raises(IndexCorruptError, match="vectors.npy"):
+        load_index(settings.index_path, identity)
+    (settings.index_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="manifest"):
+        load_index(settings.index_path, identity)
+
+
+def test_rebuild_after_damage_restores_a_loadable_index(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    (settings.index_path / "chunks.jsonl").write_text("garbage\n", encoding="utf-8")
+    build_index(settings, keyword_embedder, rebuild=True)
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    assert index.manifest["n_chunks"] == len(index.chunks)
+    assert not list(settings.index_dir.glob(".*"))  # no staging folders left behind
+
+
+def test_interrupted_swap_recovers_the_previous_index(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    old = settings.index_path.with_name(f".{settings.index_path.name}.old")
+    settings.index_path.rename(old)  # as if a save died between its two renames
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    assert len(index.chunks) == json.loads((settings.index_path / "manifest.json").read_text())["n_chunks"]
