@@ -17,9 +17,43 @@ from assistant.types import Chunk, Document, Section
 
 # Abbreviations after which pysbd's Dutch rules may end a sentence by mistake.
 _ABBREVIATIONS = {
-    "dr", "drs", "prof", "mr", "ir", "ing", "ds", "mw", "mevr", "dhr", "st", "nr", "blz",
-    "p", "pp", "vgl", "zie", "bijv", "bv", "o.a", "e.a", "e.g", "i.e", "m.b.t", "t.a.v",
-    "z.g", "ca", "jl", "resp", "evt", "incl", "excl", "vs", "etc", "cf", "ibid", "al",
+    "dr",
+    "drs",
+    "prof",
+    "mr",
+    "ir",
+    "ing",
+    "ds",
+    "mw",
+    "mevr",
+    "dhr",
+    "st",
+    "nr",
+    "blz",
+    "p",
+    "pp",
+    "vgl",
+    "zie",
+    "bijv",
+    "bv",
+    "o.a",
+    "e.a",
+    "e.g",
+    "i.e",
+    "m.b.t",
+    "t.a.v",
+    "z.g",
+    "ca",
+    "jl",
+    "resp",
+    "evt",
+    "incl",
+    "excl",
+    "vs",
+    "etc",
+    "cf",
+    "ibid",
+    "al",
 }
 _TRAILING_ABBREVIATION = re.compile(r"(?:^|[\s(])([A-Za-z](?:\.[A-Za-z])*|[a-z]{1,5})\.\s*$")
 
@@ -70,9 +104,7 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
-def chunk_section(
-    doc_id: str, section: Section, index: int, target_chars: int, overlap: int
-) -> list[Chunk]:
+def chunk_section(doc_id: str, section: Section, index: int, target_chars: int, overlap: int) -> list[Chunk]:
     """Group a section's sentences into chunks of about ``target_chars``."""
     sentences = split_sentences(section.text)
     chunks: list[Chunk] = []

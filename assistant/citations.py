@@ -93,9 +93,7 @@ def passage_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
     return [(n, s.text) for n, hit in enumerate(hits, start=1) for s in split_sentences(hit.chunk.text)]
 
 
-def support_matrix(
-    sentences: list[str], hits: list[Hit], embedder: Embedder
-) -> tuple[np.ndarray, list[list[str]]]:
+def support_matrix(sentences: list[str], hits: list[Hit], embedder: Embedder) -> tuple[np.ndarray, list[list[str]]]:
     """support[i, n-1]: best cosine between sentence i and any sentence of passage n.
 
     Both sides use the symmetric ``query:`` prompt, as e5 recommends for
@@ -153,14 +151,23 @@ def check_draft(
                 reason = f"citation repaired to [{best}]" if not valid else f"citation moved from {valid} to [{best}]"
         if not supported_cites:
             score = float(max((support[i, n - 1] for n in valid), default=support[i].max() if len(hits) else 0.0))
-            checks.append(SentenceCheck(sentence.text, tuple(valid), False, score, reason or "cited passages do not support it"))
+            checks.append(
+                SentenceCheck(sentence.text, tuple(valid), False, score, reason or "cited passages do not support it")
+            )
             continue
         source = " ".join(hits[n - 1].chunk.text for n in supported_cites)
         missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
         score = float(max(support[i, n - 1] for n in supported_cites))
         if missing:
-            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), False, score,
-                                        "not in the cited passages: " + ", ".join(missing)))
+            checks.append(
+                SentenceCheck(
+                    sentence.text,
+                    tuple(supported_cites),
+                    False,
+                    score,
+                    "not in the cited passages: " + ", ".join(missing),
+                )
+            )
         else:
             checks.append(SentenceCheck(sentence.text, tuple(supported_cites), True, score, reason))
     return checks, best_text

@@ -38,7 +38,9 @@ class BronGroup(click.Group):
 @click.group(cls=BronGroup)
 @click.option("--preset", default="default", show_default=True, help="Named settings preset (default, test).")
 @click.option("--index-name", default=None, help="Index folder name under index/.")
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of .txt/.md documents.")
+@click.option(
+    "--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of .txt/.md documents."
+)
 @click.option("--model", "llm", default=None, help="LLM: gemma3-270m, smollm2-135m or a path to a GGUF file.")
 @click.option("--threads", "n_threads", type=int, default=None, help="CPU threads for the LLM.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
@@ -88,7 +90,9 @@ def index_command(ctx, rebuild):
     for item in report.skipped:
         click.echo(f"skipped {item.path}: {item.reason}", err=True)
     if report.unchanged:
-        click.echo(f"index {settings.index_path} is up to date ({report.documents} documents, {report.chunks} passages)")
+        click.echo(
+            f"index {settings.index_path} is up to date ({report.documents} documents, {report.chunks} passages)"
+        )
     else:
         click.echo(
             f"indexed {report.documents} documents into {settings.index_path}: {report.chunks} passages "
@@ -135,7 +139,7 @@ def ask_command(ctx, question, question_file, as_json, top_k):
     elif question is not None:
         questions = [question]
     else:
-        raise InputError("give a question, e.g. bron ask \"Wat is herstructurering?\", or --file")
+        raise InputError('give a question, e.g. bron ask "Wat is herstructurering?", or --file')
     assistant = Assistant.open(_settings(ctx, top_k=top_k))
     failures = 0
     for q in questions:
@@ -145,7 +149,9 @@ def ask_command(ctx, question, question_file, as_json, top_k):
             if len(questions) == 1:
                 raise
             failures += 1
-            click.echo(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False) if as_json else f"bron: {exc}")
+            click.echo(
+                json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False) if as_json else f"bron: {exc}"
+            )
             continue
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))

@@ -122,7 +122,7 @@ def clean_sections(raw: str) -> list[Section]:
             first, _, rest = stripped.partition(" ")
             word_tail = re.match(r"\w+", first)
             if word_tail and first[0].islower():
-                word = join_hyphenated(carry, word_tail.group(0), vocabulary) + first[word_tail.end():]
+                word = join_hyphenated(carry, word_tail.group(0), vocabulary) + first[word_tail.end() :]
             else:
                 word, rest = f"{carry}-", stripped
             carry = ""

@@ -83,7 +83,5 @@ def load_embedder(settings: Settings) -> Embedder:
     with _CACHE_LOCK:
         if key not in _CACHE:
             folder = rebuild_e5(settings.cache_dir)
-            _CACHE[key] = SentenceTransformerEmbedder(
-                str(folder), E5_NAME, e5_fingerprint(), settings.embed_batch_size
-            )
+            _CACHE[key] = SentenceTransformerEmbedder(str(folder), E5_NAME, e5_fingerprint(), settings.embed_batch_size)
         return _CACHE[key]

@@ -46,8 +46,12 @@ class LlamaCppLLM:
             # llama.cpp logs to stderr from C; silence it so the CLI prints only what matters.
             with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
                 self._llama = Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                    seed=seed, verbose=False,
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    seed=seed,
+                    verbose=False,
                 )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
@@ -71,7 +75,10 @@ class LlamaCppLLM:
             if self.uses_chat_template:
                 pieces = self._llama.create_chat_completion(
                     messages=[{"role": "user", "content": prompt}],
-                    max_tokens=max_tokens, temperature=temperature, stop=stop, stream=True,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stop=stop,
+                    stream=True,
                 )
                 for part in pieces:
                     text = part["choices"][0]["delta"].get("content")

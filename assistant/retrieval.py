@@ -45,7 +45,7 @@ def build_bm25(chunks: list[Chunk]):
 def search_dense(index: IndexData, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
     """(row, cosine) of the ``k`` passages nearest to the query vector."""
     ids, scores = index.dense.search(query_vector, k)
-    return [(int(i), float(s)) for i, s in zip(ids, scores)]
+    return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
 
 def search_bm25(index: IndexData, question: str, k: int) -> list[tuple[int, float]]:
@@ -54,7 +54,7 @@ def search_bm25(index: IndexData, question: str, k: int) -> list[tuple[int, floa
     if not tokens[0] or not index.chunks:
         return []
     ids, scores = index.bm25.retrieve(tokens, k=min(k, len(index.chunks)), show_progress=False)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[tuple[int, float]]:
@@ -67,7 +67,12 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[tuple
 
 
 def retrieve_hybrid(
-    index: IndexData, embedder: Embedder, question: str, top_k: int, candidates: int, rrf_k: int = 60,
+    index: IndexData,
+    embedder: Embedder,
+    question: str,
+    top_k: int,
+    candidates: int,
+    rrf_k: int = 60,
     mode: str = "hybrid",
 ) -> list[Hit]:
     """The ``top_k`` passages for a question by ``mode``: hybrid, dense or bm25."""
@@ -84,8 +89,12 @@ def retrieve_hybrid(
         cosine = float(index.vectors[row] @ query_vector)
         hits.append(
             Hit(
-                chunk=index.chunks[row], score=score, dense_score=cosine,
-                bm25_score=sparse_score.get(row), dense_rank=dense_rank.get(row), bm25_rank=sparse_rank.get(row),
+                chunk=index.chunks[row],
+                score=score,
+                dense_score=cosine,
+                bm25_score=sparse_score.get(row),
+                dense_rank=dense_rank.get(row),
+                bm25_rank=sparse_rank.get(row),
             )
         )
     return hits

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
 
 PRESETS: dict[str, dict] = {
     "default": {},
-    "test": {"llm": "smollm2-135m", "max_answer_tokens": 120},
+    "test": {"llm": "gemma3-270m", "max_answer_tokens": 120},
 }
 
 

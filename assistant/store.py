@@ -102,8 +102,7 @@ class IndexData:
         return self.manifest["documents"]
 
 
-def expected_identity(embedder_name: str, embedder_fingerprint: str, dim: int,
-                      chunk_chars: int, overlap: int) -> dict:
+def expected_identity(embedder_name: str, embedder_fingerprint: str, dim: int, chunk_chars: int, overlap: int) -> dict:
     """What an index must have been built with to be usable with these settings."""
     return {
         "format_version": FORMAT_VERSION,
@@ -114,8 +113,10 @@ def expected_identity(embedder_name: str, embedder_fingerprint: str, dim: int,
 
 def _describe(identity: dict) -> str:
     e, c = identity["embedder"], identity["chunking"]
-    return (f"format {identity['format_version']}, embedder {e['name']} ({e['fingerprint']}, {e['dim']} dims), "
-            f"chunks of {c['chunk_chars']} chars with {c['overlap_sentences']} sentence overlap")
+    return (
+        f"format {identity['format_version']}, embedder {e['name']} ({e['fingerprint']}, {e['dim']} dims), "
+        f"chunks of {c['chunk_chars']} chars with {c['overlap_sentences']} sentence overlap"
+    )
 
 
 def check_identity(manifest: dict, expected: dict, path: Path) -> None:
@@ -203,7 +204,9 @@ def read_manifest(path: Path) -> dict:
     try:
         return json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index manifest {manifest_path} is unreadable ({exc}); rebuild with 'bron index --rebuild'") from exc
+        raise IndexCorruptError(
+            f"index manifest {manifest_path} is unreadable ({exc}); rebuild with 'bron index --rebuild'"
+        ) from exc
 
 
 def load_index(path: Path, expected: dict) -> IndexData:
@@ -219,12 +222,16 @@ def load_index(path: Path, expected: dict) -> IndexData:
     try:
         import bm25s
 
-        chunks = [Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        chunks = [
+            Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         vectors = np.load(path / "vectors.npy")
         dense = FaissFlatStore.load(path / "dense.faiss")
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
     except Exception as exc:  # any parse failure of a checksummed file means a broken writer
-        raise IndexCorruptError(f"index {path} could not be read ({type(exc).__name__}: {exc}); rebuild with 'bron index --rebuild'") from exc
+        raise IndexCorruptError(
+            f"index {path} could not be read ({type(exc).__name__}: {exc}); rebuild with 'bron index --rebuild'"
+        ) from exc
     if not (len(chunks) == len(vectors) == dense.size == manifest.get("n_chunks")):
         raise IndexCorruptError(
             f"index {path} is inconsistent: {len(chunks)} passages, {len(vectors)} vectors, "

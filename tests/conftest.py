@@ -64,8 +64,7 @@ class ScriptedLLM:
 
     def stream(self, prompt, max_tokens, temperature, stop, cancel=None):
         self.prompts.append(prompt)
-        for piece in re.findall(r"\S+\s*", self.draft):
-            yield piece
+        yield from re.findall(r"\S+\s*", self.draft)
 
 
 @pytest.fixture
@@ -96,9 +95,7 @@ def real_cache(tmp_path_factory):
 def real_settings(real_cache, tmp_path_factory):
     from assistant.settings import load_settings
 
-    return load_settings(
-        "test", cache_dir=real_cache, index_dir=tmp_path_factory.mktemp("index"), corpus_dir=CORPUS
-    )
+    return load_settings("test", cache_dir=real_cache, index_dir=tmp_path_factory.mktemp("index"), corpus_dir=CORPUS)
 
 
 @pytest.fixture(scope="session")

@@ -51,9 +51,14 @@ def test_bundled_article_has_its_sections_and_line_ranges():
     doc = load_document(CORPUS / "uitermark-duyvendak-menging.txt")
     titles = [s.title for s in doc.sections]
     assert titles == [
-        "Inleiding", "Buurteffecten", "Leefbaarheid en bestuurbaarheid",
-        "Het ontkoppelen van buurteffecten en menging", "Op zoek naar nieuwe strategieën",
-        "Conclusie", "Noot", "Dankbetuiging",
+        "Inleiding",
+        "Buurteffecten",
+        "Leefbaarheid en bestuurbaarheid",
+        "Het ontkoppelen van buurteffecten en menging",
+        "Op zoek naar nieuwe strategieën",
+        "Conclusie",
+        "Noot",
+        "Dankbetuiging",
     ]
     conclusion = doc.sections[5]
     assert conclusion.line_starts[0][1] == 435
@@ -86,5 +91,6 @@ def test_markdown_headings_become_sections(tmp_path):
     path.write_text("# Doel\nWe willen wijken mengen.\n\n## Aanpak\nWe bouwen koopwoningen.\n", encoding="utf-8")
     doc = load_document(path)
     assert [(s.title, s.text) for s in doc.sections] == [
-        ("Doel", "We willen wijken mengen."), ("Aanpak", "We bouwen koopwoningen.")
+        ("Doel", "We willen wijken mengen."),
+        ("Aanpak", "We bouwen koopwoningen."),
     ]

@@ -13,8 +13,14 @@ def test_round_trip_and_unchanged_corpus_is_not_reembedded(make_settings, keywor
     assert first.embedded == first.chunks > 50 and first.reused == 0
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
     assert len(index.chunks) == len(index.vectors) == first.chunks
-    assert {c.doc_id for c in index.chunks} == {"gijsberts-dagevos-interventies-recensie", "uitermark-duyvendak-menging"}
-    assert index.manifest["documents"]["uitermark-duyvendak-menging"]["authors"] == ["Justus Uitermark", "Jan Willem Duyvendak"]
+    assert {c.doc_id for c in index.chunks} == {
+        "gijsberts-dagevos-interventies-recensie",
+        "uitermark-duyvendak-menging",
+    }
+    assert index.manifest["documents"]["uitermark-duyvendak-menging"]["authors"] == [
+        "Justus Uitermark",
+        "Jan Willem Duyvendak",
+    ]
     calls = keyword_embedder.embedded
     again = build_index(settings, keyword_embedder)
     assert again.unchanged and keyword_embedder.embedded == calls

@@ -1,0 +1,69 @@
+"""The command line: one-line errors with non-zero exits, JSON output per question."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+
+
+@pytest.fixture
+def env(real_settings, real_assistant):
+    # real_assistant has built the index these settings point at
+    return {
+        "BRON_CACHE_DIR": str(real_settings.cache_dir),
+        "BRON_INDEX_DIR": str(real_settings.index_dir),
+        "BRON_LLM": real_settings.llm,
+    }
+
+
+def _run(args, env):
+    return CliRunner().invoke(main, args, env=env)
+
+
+@pytest.mark.parametrize(
+    "args, message, code",
+    [
+        (["ask", ""], "bron: the question is empty", 2),
+        (["ask", "x" * 102_400], "bron: the question is 102400 characters; the limit is 2000", 2),
+        (["--index-name", "bestaat-niet", "ask", "Wat is menging?"], "bron: no index at", 4),
+        (
+            ["--model", "/nergens/model.gguf", "ask", "Wat is herstructurering van wijken?"],
+            "bron: model file not found",
+            3,
+        ),
+        (["ask"], "bron: give a question", 2),
+    ],
+)
+def test_bad_input_gets_one_line_and_an_exit_code(env, args, message, code):
+    result = _run(args, env)
+    assert result.exit_code == code
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message)
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_json_file_mode_answers_each_question_on_its_own_line(env, tmp_path):
+    questions = tmp_path / "vragen.txt"
+    questions.write_text(
+        "Wat is de hoofdstad van Frankrijk?\n\nWat is verreweg het belangrijkste instrument om de mix van "
+        "bevolkingsgroepen te bevorderen?\n",
+        encoding="utf-8",
+    )
+    result = _run(["ask", "--json", "--file", str(questions)], env)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [r["abstained"] for r in records] == [True, False]
+    for record in records:
+        assert {"question", "answer", "abstained", "citations", "timings"} <= set(record)
+    citation = records[1]["citations"][0]
+    assert {"n", "doc", "title", "section", "start_line", "end_line", "text"} <= set(citation)
+    assert any("stedelijke herstructurering" in c["text"] for c in records[1]["citations"])
+
+
+def test_index_command_reports_an_up_to_date_index(env):
+    result = _run(["index"], env)
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output

@@ -1,0 +1,48 @@
+"""End to end with the real embedder, the real index and the real test LLM."""
+
+import pytest
+
+from assistant.prompting import ABSTAIN
+
+pytestmark = pytest.mark.slow
+
+
+def _cited_sections(answer):
+    return {(c.doc, c.section) for c in answer.citations}
+
+
+def test_dutch_question_cites_the_passage_that_lists_the_strategies(real_assistant):
+    answer = real_assistant.ask("Welke drie strategieën noemen de auteurs voor bestuurders?")
+    assert not answer.abstained
+    assert ("uitermark-duyvendak-menging", "Op zoek naar nieuwe strategieën") in _cited_sections(answer)
+    cited_text = " ".join(c.text for c in answer.citations)
+    assert "strategie" in cited_text
+    for c in answer.citations:
+        assert 295 <= c.start_line <= c.end_line <= 432  # the section's lines in the source file
+        assert c.supporting_sentence and c.supporting_sentence in c.text
+    assert answer.timings["total"] > 0 and answer.tokens["prompt"] > 0
+
+
+def test_english_question_finds_the_dutch_passage(real_assistant):
+    answer = real_assistant.ask(
+        "What is by far the most important instrument in the Netherlands to promote the mix of population groups?"
+    )
+    assert answer.language == "en" and not answer.abstained
+    assert any("stedelijke herstructurering" in c.text for c in answer.citations)
+
+
+def test_question_the_documents_do_not_answer_is_abstained_on(real_assistant):
+    answer = real_assistant.ask("Wat is de hoofdstad van Frankrijk?")
+    assert answer.abstained
+    assert answer.text == ABSTAIN["nl"] and answer.citations == []
+
+
+def test_every_kept_sentence_cites_a_retrieved_passage(real_assistant):
+    answer = real_assistant.ask("Sinds wanneer wordt het beleid van gemengd bouwen gevoerd?")
+    retrieved = {h.chunk.text for h in answer.hits}
+    assert answer.citations
+    assert all(c.text in retrieved for c in answer.citations)
+    assert all(c.supporting_sentence in c.text for c in answer.citations)
+    if answer.mode == "generated":
+        assert all(check.cited for check in answer.checks if check.supported)
+        assert sum(check.supported for check in answer.checks) == answer.text.count("].")
