@@ -88,6 +88,39 @@ def unsupported_names(sentence: str, source: str) -> list[str]:
     return [w for w in words if w != first and w.lower() not in source_lower]
 
 
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def garbled_words(sentence: str, source: str) -> list[str]:
+    """Words that look like a source word copied with a corrupted ending.
+
+    Small models copying a passage sometimes mangle a word (``integratieprope``
+    for ``integratieproces``). A long word that is not in the source but shares
+    at least three quarters of itself, as a prefix, with a source word of about
+    the same length (and is not simply an inflection of it) is flagged.
+    Only meaningful when the answer is in the source's language.
+    """
+    source_words = {w.lower() for w in re.findall(r"\w+", source)}
+    flagged = []
+    for word in re.findall(r"\w+", sentence):
+        lower = word.lower()
+        if len(lower) < 7 or lower in source_words or lower.isdigit():
+            continue
+        for known in source_words:
+            if abs(len(known) - len(lower)) > 3 or known.startswith(lower) or lower.startswith(known):
+                continue
+            if _common_prefix(known, lower) >= 0.75 * min(len(known), len(lower)):
+                flagged.append(word)
+                break
+    return flagged
+
+
 def passage_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
     """(passage number, sentence) for every sentence of the numbered passages."""
     return [(n, s.text) for n, hit in enumerate(hits, start=1) for s in split_sentences(hit.chunk.text)]
@@ -117,7 +150,7 @@ def support_matrix(sentences: list[str], hits: list[Hit], embedder: Embedder) ->
 
 
 def check_draft(
-    draft: list[DraftSentence], hits: list[Hit], embedder: Embedder, min_support: float
+    draft: list[DraftSentence], hits: list[Hit], embedder: Embedder, min_support: float, same_language: bool = True
 ) -> tuple[list[SentenceCheck], list[list[str]]]:
     """Verdicts for every draft sentence, with citations repaired where a passage supports it.
 
@@ -158,7 +191,11 @@ def check_draft(
         source = " ".join(hits[n - 1].chunk.text for n in supported_cites)
         missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
         score = float(max(support[i, n - 1] for n in supported_cites))
-        if missing:
+        garbled = garbled_words(sentence.text, source) if same_language else []
+        if garbled:
+            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), False, score,
+                                        "garbled copy of source words: " + ", ".join(garbled)))
+        elif missing:
             checks.append(
                 SentenceCheck(
                     sentence.text,

@@ -139,7 +139,10 @@ class Assistant:
         parsed = parse_citations(draft)
         copied = [s for s in parsed if copies_template_example(s.text, language)]
         sentences = [s for s in parsed if s not in copied]
-        checks, best_text = check_draft(sentences, hits, self.embedder, self.settings.min_support)
+        source_languages = {self.index.documents.get(h.chunk.doc_id, {}).get("language", "nl") for h in hits}
+        checks, best_text = check_draft(
+            sentences, hits, self.embedder, self.settings.min_support, same_language=source_languages == {language}
+        )
         checks += [SentenceCheck(s.text, s.cited, False, 0.0, "copied from the prompt's example") for s in copied]
         passed = [(i, c) for i, c in enumerate(checks) if c.supported]
         if not passed:

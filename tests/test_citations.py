@@ -60,3 +60,12 @@ def test_repeated_sentences_count_once(keyword_embedder):
     sentence = "Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland [1]. "
     checks, _ = check_draft(parse_citations(sentence * 3), hits, keyword_embedder, min_support=0.8)
     assert [c.supported for c in checks] == [True, False, False]
+
+
+def test_garbled_copies_are_flagged_but_inflections_and_other_words_are_not():
+    from assistant.citations import garbled_words
+
+    source = "Het kabinet ziet segregatie als een sta-in-de-weg in het integratieproces van geselecteerde wijken."
+    assert garbled_words("Segregatie staat in de weg van het integratieprope.", source) == ["integratieprope"]
+    assert garbled_words("In geselecteerd gebied en het integratieproces.", source) == []
+    assert garbled_words("Woningcorporaties verkopen huurwoningen.", source) == []

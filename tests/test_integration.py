@@ -16,7 +16,8 @@ def test_dutch_question_cites_the_passage_that_lists_the_strategies(real_assista
     assert not answer.abstained
     assert ("uitermark-duyvendak-menging", "Op zoek naar nieuwe strategieën") in _cited_sections(answer)
     cited_text = " ".join(c.text for c in answer.citations)
-    assert "strategie" in cited_text
+    # the passage that lists them names them as strategies or options ("een derde optie voor bestuurders")
+    assert "strategie" in cited_text or "optie voor bestuurders" in cited_text
     for c in answer.citations:
         assert 295 <= c.start_line <= c.end_line <= 432  # the section's lines in the source file
         assert c.supporting_sentence and c.supporting_sentence in c.text
