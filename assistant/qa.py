@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from assistant.chunking import split_sentences
 from assistant.citations import check_draft, parse_citations, strip_markers
@@ -211,4 +210,4 @@ def failed_checks(answer: Answer) -> list[SentenceCheck]:
     return [c for c in answer.checks if not c.supported]
 
 
-__all__ = ["Assistant", "detect_language", "validate_question", "failed_checks", "replace"]
+__all__ = ["Assistant", "detect_language", "validate_question", "failed_checks"]
