@@ -128,13 +128,8 @@ def clean_sections(raw: str) -> list[Section]:
             carry = ""
             parts.append(word)
             length += len(word)
-            if rest:
-                parts.append(" ")
-                length += 1
-                line_starts.append((length, number))
-                parts.append(rest)
-                length += len(rest)
-        else:
+            stripped = rest
+        if stripped:
             if parts:
                 parts.append(" ")
                 length += 1
