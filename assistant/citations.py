@@ -74,10 +74,45 @@ def parse_citations(draft: str) -> list[DraftSentence]:
     return result
 
 
+_CARDINALS = {
+    **dict.fromkeys(("twee", "two"), 2), **dict.fromkeys(("drie", "three"), 3), **dict.fromkeys(("vier", "four"), 4),
+    **dict.fromkeys(("vijf", "five"), 5), **dict.fromkeys(("zes", "six"), 6), **dict.fromkeys(("zeven", "seven"), 7),
+    **dict.fromkeys(("acht", "eight"), 8), **dict.fromkeys(("negen", "nine"), 9), **dict.fromkeys(("tien", "ten"), 10),
+    **dict.fromkeys(("elf", "eleven"), 11), **dict.fromkeys(("twaalf", "twelve"), 12),
+    **dict.fromkeys(("twintig", "twenty"), 20), **dict.fromkeys(("honderd", "hundred"), 100),
+}  # fmt: skip
+_ORDINALS = {
+    **dict.fromkeys(("eerste", "first"), 1), **dict.fromkeys(("tweede", "second"), 2),
+    **dict.fromkeys(("derde", "third"), 3), **dict.fromkeys(("vierde", "fourth"), 4),
+    **dict.fromkeys(("vijfde", "fifth"), 5), **dict.fromkeys(("zesde", "sixth"), 6),
+    **dict.fromkeys(("zevende", "seventh"), 7), **dict.fromkeys(("achtste", "eighth"), 8),
+    **dict.fromkeys(("negende", "ninth"), 9), **dict.fromkeys(("tiende", "tenth"), 10),
+}  # fmt: skip
+_DIGIT_ORDINAL = re.compile(r"\b(\d+)(?:e|de|ste|st|nd|rd|th)\b")
+
+
+def _quantities(text: str) -> dict[tuple[str, str], str]:
+    """Every number in ``text`` as a comparable key -> how it is written."""
+    found: dict[tuple[str, str], str] = {}
+    for m in _DIGIT_ORDINAL.finditer(text):
+        found[("ord", m.group(1))] = m.group(0)
+    for n in _NUMBER.findall(_DIGIT_ORDINAL.sub(" ", text)):
+        found.setdefault(("num", n), n)
+    for word in re.findall(r"[^\W\d_]+", text.lower()):
+        if word in _CARDINALS:
+            found[("num", str(_CARDINALS[word]))] = word
+        elif word in _ORDINALS:
+            found[("ord", str(_ORDINALS[word]))] = word
+    return found
+
+
 def unsupported_numbers(sentence: str, source: str) -> list[str]:
-    """Numbers in ``sentence`` that do not occur as numbers in ``source``."""
-    found = set(_NUMBER.findall(source))
-    return [n for n in _NUMBER.findall(sentence) if n not in found]
+    """Numbers in ``sentence`` (digits, number words, ordinals) that ``source`` does not state.
+
+    "drie" is supported by "3" and "derde" by "3e": the value counts, not the spelling.
+    """
+    stated = _quantities(source)
+    return [written for key, written in _quantities(sentence).items() if key not in stated]
 
 
 def unsupported_names(sentence: str, source: str) -> list[str]:
@@ -193,18 +228,10 @@ def check_draft(
         score = float(max(support[i, n - 1] for n in supported_cites))
         garbled = garbled_words(sentence.text, source) if same_language else []
         if garbled:
-            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), False, score,
-                                        "garbled copy of source words: " + ", ".join(garbled)))
+            failure = "garbled copy of source words: " + ", ".join(garbled)
         elif missing:
-            checks.append(
-                SentenceCheck(
-                    sentence.text,
-                    tuple(supported_cites),
-                    False,
-                    score,
-                    "not in the cited passages: " + ", ".join(missing),
-                )
-            )
+            failure = "not in the cited passages: " + ", ".join(missing)
         else:
-            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), True, score, reason))
+            failure = ""
+        checks.append(SentenceCheck(sentence.text, tuple(supported_cites), not failure, score, failure or reason))
     return checks, best_text

@@ -69,3 +69,12 @@ def test_garbled_copies_are_flagged_but_inflections_and_other_words_are_not():
     assert garbled_words("Segregatie staat in de weg van het integratieprope.", source) == ["integratieprope"]
     assert garbled_words("In geselecteerd gebied en het integratieproces.", source) == []
     assert garbled_words("Woningcorporaties verkopen huurwoningen.", source) == []
+
+
+def test_number_words_and_ordinals_count_as_numbers():
+    source = "Ten slotte bestaat er een derde optie voor bestuurders. Er zijn 3 strategieën sinds 1997."
+    assert unsupported_numbers("De eerste optie is accepteren.", source) == ["eerste"]
+    assert unsupported_numbers("De derde optie is accepteren.", source) == []
+    assert unsupported_numbers("Er zijn drie strategieën.", source) == []  # "3" in the source
+    assert unsupported_numbers("Er zijn vier strategieën.", source) == ["vier"]
+    assert unsupported_numbers("De 3e optie.", source) == []
