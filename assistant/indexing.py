@@ -73,6 +73,20 @@ def index_is_current(settings: Settings, identity: dict, doc_hashes: dict[str, s
     return {d: m["content_hash"] for d, m in manifest["documents"].items()} == doc_hashes
 
 
+def corpus_changes(settings: Settings, manifest: dict) -> list[str]:
+    """What differs between the corpus folder and an index manifest: '+ new', '- gone', '~ changed' doc ids."""
+    try:
+        documents, _ = load_corpus(settings.corpus_dir)
+    except DocumentError:
+        return []  # an index opened without its corpus folder is still usable as it is
+    indexed = {d: m["content_hash"] for d, m in manifest["documents"].items()}
+    current = {d.doc_id: d.content_hash for d in documents}
+    changes = [f"+ {d}" for d in current if d not in indexed]
+    changes += [f"- {d}" for d in indexed if d not in current]
+    changes += [f"~ {d}" for d in current if d in indexed and current[d] != indexed[d]]
+    return sorted(changes, key=lambda c: c[2:])
+
+
 def build_index(
     settings: Settings, embedder: Embedder, rebuild: bool = False, progress: Progress | None = None
 ) -> IndexReport:

@@ -61,6 +61,19 @@ class Assistant:
         index = load_index(settings.index_path, identity_for(settings, embedder))
         return cls(settings, embedder, index, llm)
 
+    def with_settings(self, **overrides) -> Assistant:
+        """The same index and embedder under changed settings (top_k, llm, temperature, language, ...)."""
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if not overrides:
+            return self
+        settings = type(self.settings)(**{**self.settings.model_dump(), **overrides})
+        same_llm = (settings.llm, settings.n_ctx, settings.n_threads) == (
+            self.settings.llm,
+            self.settings.n_ctx,
+            self.settings.n_threads,
+        )
+        return Assistant(settings, self.embedder, self.index, self._llm if same_llm else None)
+
     @property
     def llm(self) -> LLM:
         if self._llm is None:
@@ -124,14 +137,15 @@ class Assistant:
         tokens = {"prompt": llm.count_tokens(prompt), "completion": llm.count_tokens(draft) - 1 if draft else 0}
 
         t2 = time.perf_counter()
-        answer = self._verify(question, draft, used, language)
+        answer = self._verify(question, draft, used, language, search_query or question)
         timings["check"] = time.perf_counter() - t2
         timings["total"] = time.perf_counter() - started
         answer.timings, answer.tokens, answer.hits = timings, tokens, hits
         answer.search_query = search_query or question
+        answer.stopped = bool(cancel and cancel.is_set())
         return answer
 
-    def _verify(self, question: str, draft: str, hits: list[Hit], language: str) -> Answer:
+    def _verify(self, question: str, draft: str, hits: list[Hit], language: str, search_query: str) -> Answer:
         """Turn an untrusted draft into an answer whose every sentence is supported."""
         if ABSTAIN[language].lower().rstrip(".") in strip_markers(draft).lower():
             return Answer(question, ABSTAIN[language], [], True, "abstained", language, draft=draft)
@@ -145,7 +159,7 @@ class Assistant:
         checks += [SentenceCheck(s.text, s.cited, False, 0.0, "copied from the prompt's example") for s in copied]
         passed = [(i, c) for i, c in enumerate(checks) if c.supported]
         if not passed:
-            answer = self._extractive(question, hits, language)
+            answer = self._extractive(question, hits, language, search_query)
             answer.draft, answer.checks = draft, checks
             return answer
         numbering: dict[int, int] = {}
@@ -164,12 +178,12 @@ class Assistant:
         citations = [self._citation(new, hits[old - 1], support_for[old]) for old, new in numbering.items()]
         return Answer(question, " ".join(parts), citations, False, "generated", language, draft=draft, checks=checks)
 
-    def _extractive(self, question: str, hits: list[Hit], language: str) -> Answer:
-        """Quote the source sentences closest to the question, each cited."""
+    def _extractive(self, question: str, hits: list[Hit], language: str, search_query: str) -> Answer:
+        """Quote the source sentences closest to the (standalone) question, each cited."""
         candidates = [
             (n, s.text) for n, h in enumerate(hits) for s in split_sentences(h.chunk.text) if len(s.text.split()) >= 3
         ]
-        q = self.embedder.embed_queries([question])[0]
+        q = self.embedder.embed_queries([search_query])[0]
         vectors = self.embedder.embed_passages([text for _, text in candidates])
         scores = vectors @ q
         order = sorted(range(len(candidates)), key=lambda j: -scores[j])

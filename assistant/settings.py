@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         "gemma3-270m",
         description="LLM: 'gemma3-270m', 'smollm2-135m' or a path to any GGUF file.",
     )
+    chat_models: list[str] = Field(
+        default_factory=list, description="Further GGUF paths offered in the chat's model menu (JSON list in env)."
+    )
     n_threads: int = Field(1, ge=1, description="CPU threads for the LLM (1 is steadiest on small VMs).")
     n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
     max_answer_tokens: int = Field(200, ge=16, description="Most tokens the LLM may generate.")

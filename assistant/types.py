@@ -132,6 +132,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     search_query: str = ""
+    stopped: bool = False  # the user stopped the generation; the partial draft was checked like any other
 
     def to_dict(self) -> dict:
         return {
@@ -145,4 +146,6 @@ class Answer:
             "checks": [asdict(c) for c in self.checks],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "tokens": self.tokens,
+            "search_query": self.search_query,
+            "stopped": self.stopped,
         }
