@@ -5,7 +5,7 @@ BRON := .venv/bin/bron
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat ask index test lint clean
+.PHONY: setup chat ask index test lint clean browser
 
 .venv/.installed: pyproject.toml Makefile
 	test -d .venv || python3 -m venv .venv
@@ -28,9 +28,14 @@ index: .venv/.installed
 ask: setup
 	$(BRON) ask "Welke drie strategieën noemen de auteurs voor bestuurders?"
 
-chat: ask
+chat: setup
+	$(BRON) chat
 
-test: .venv/.installed
+# The browser test drives Debian's chromium (Playwright's own browser download is not reachable offline).
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: .venv/.installed browser
 	$(PY) -m ruff check assistant tests
 	$(PY) -m pytest -q
 

@@ -163,5 +163,26 @@ def ask_command(ctx, question, question_file, as_json, top_k):
         sys.exit(1)
 
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@main.command("chat")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback by default).")
+@click.option("--port", type=int, default=7860, show_default=True, help="Port; 0 picks a free one.")
+@click.option(
+    "--ui-language", type=click.Choice(["nl", "en"]), default="nl", show_default=True, help="Language of the UI."
+)
+@click.pass_context
+def chat_command(ctx, host, port, ui_language):
+    """Open the chat over the index in your browser."""
+    from assistant.chat import ChatApp
+
+    if host not in _LOOPBACK:
+        click.echo(f"warning: serving on {host}: anyone who can reach it can read your documents (no login)", err=True)
+    app = ChatApp(_settings(ctx), ui_language=ui_language)
+    click.echo(f"bron chat over {app.settings.index_path}; stop with Ctrl-C")
+    app.launch(host, port or None)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

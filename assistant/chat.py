@@ -1,0 +1,305 @@
+"""The Gradio chat: ask the indexed documents, watch the answer stream, open its sources.
+
+One ``ChatApp`` serves every browser tab. llama.cpp is not thread-safe and a
+2-core machine can run one generation at a time, so every event that uses the
+LLM shares one queue slot (``concurrency_id="llm"``); waiting users see their
+queue position. Each turn lives in the session's state as plain data; the chat
+and the sources panel are rendered from it (``chat_view``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a private tool
+
+import gradio as gr  # noqa: E402  (after the environment it reads)
+
+from assistant.chat_view import CSS, HEAD, TEXT, chat_messages, documents_html, sources_html
+from assistant.errors import BronError, InputError
+from assistant.followup import standalone_query
+from assistant.indexing import corpus_changes
+from assistant.models import BUILTIN_LLMS
+from assistant.qa import Assistant
+from assistant.settings import Settings
+from assistant.store import MANIFEST
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("auto", "nl", "en")
+_REFRESH_S = 0.15  # least time between two streamed updates of the page
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = (path / MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class ChatApp:
+    """The chat's state shared by all sessions: the loaded index and the stop switches."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ui_language: str = "nl",
+        open_assistant: Callable[[Settings], Assistant] = Assistant.open,
+    ):
+        if ui_language not in TEXT:
+            raise InputError(f"unknown UI language '{ui_language}'; choose one of {', '.join(TEXT)}")
+        self.settings = settings
+        self.text = TEXT[ui_language]
+        self._open_assistant = open_assistant  # tests open one over fake models
+        self._lock = threading.Lock()
+        self._stops: dict[str, threading.Event] = {}
+        self._assistant, self._stamp = self._open()
+        self.changes = corpus_changes(settings, self._assistant.index.manifest)
+
+    def _open(self) -> tuple[Assistant, tuple[int, int] | None]:
+        return self._open_assistant(self.settings), _stamp(self.settings.index_path)
+
+    def assistant(self) -> Assistant:
+        """The assistant over the current index; reopened when ``bron index`` replaced it."""
+        with self._lock:
+            if _stamp(self.settings.index_path) != self._stamp:
+                log.info("index %s changed on disk; reloading", self.settings.index_path)
+                self._assistant, self._stamp = self._open()  # a BronError leaves the old one in place
+                self.changes = corpus_changes(self.settings, self._assistant.index.manifest)
+            return self._assistant
+
+    def model_choices(self) -> list[str]:
+        """Builtin models, the configured one and ``chat_models``; never a path typed in the browser."""
+        choices = [self.settings.llm, *BUILTIN_LLMS, *self.settings.chat_models]
+        return list(dict.fromkeys(choices))
+
+    # -- event handlers -------------------------------------------------------------------------
+
+    def _stop_switch(self, request: gr.Request | None) -> threading.Event:
+        session = getattr(request, "session_hash", None) or "local"
+        return self._stops.setdefault(session, threading.Event())
+
+    def accept(self, message: str, turns: list[dict], request: gr.Request = None):
+        """Put the question in the chat at once; the answer comes from ``respond`` in the queue."""
+        self._stop_switch(request).clear()  # a Stop pressed before this question is not meant for it
+        question = " ".join((message or "").split())
+        if not question:
+            return message, chat_messages(turns, self.text), turns, self.text["empty_question"]
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            return (
+                message,
+                chat_messages(turns, self.text),
+                turns,
+                self.text["too_long"].format(n=len(question), limit=limit),
+            )
+        turns = [*turns, {"question": question, "answer": None, "queued": True}]
+        return "", chat_messages(turns, self.text), turns, self.text["queued"]
+
+    def respond(
+        self,
+        turns: list[dict],
+        top_k: int,
+        model: str,
+        temperature: float,
+        language: str,
+        request: gr.Request = None,
+    ) -> Iterator[tuple]:
+        """Stream the answer to the last, unanswered turn: (chat, sources, status, turns) updates."""
+        if not turns or turns[-1].get("answer") is not None or turns[-1].get("error"):
+            yield chat_messages(turns, self.text), sources_html(turns, self.text), "", turns
+            return
+        stop = self._stop_switch(request)
+        turn = {**turns[-1], "queued": False}
+        turns = [*turns[:-1], turn]
+
+        def update(status: str):
+            return chat_messages(turns, self.text), sources_html(turns, self.text), status, turns
+
+        if stop.is_set():  # Stop was pressed while the question waited in the queue
+            stop.clear()
+            turn["error"] = self.text["stopped_before"]
+            yield update(self.text["stopped_before"])
+            return
+        yield update(self.text["searching"])
+        try:
+            if model not in self.model_choices():
+                raise InputError(f"unknown model '{model}'")
+            if language not in LANGUAGES:
+                raise InputError(f"unknown answer language '{language}'")
+            assistant = self.assistant().with_settings(
+                top_k=int(top_k), llm=model, temperature=float(temperature), language=language
+            )
+        except BronError as exc:
+            turn["error"] = self.text["error"].format(message=exc)
+            yield update(turn["error"])
+            return
+
+        previous = [t["answer"]["search_query"] for t in turns[:-1] if t.get("answer")]
+        search_query = standalone_query(turn["question"], previous)
+        events: queue.Queue = queue.Queue()
+
+        def work():
+            try:
+                answer = assistant.ask(
+                    turn["question"],
+                    on_token=lambda t: events.put(("token", t)),
+                    cancel=stop,
+                    search_query=search_query,
+                )
+                events.put(("answer", answer))
+            except BronError as exc:
+                events.put(("error", self.text["error"].format(message=exc)))
+            except Exception:  # the page must get a message and the server must keep running
+                log.exception("answering %r failed", turn["question"])
+                events.put(("error", self.text["internal_error"]))
+
+        worker = threading.Thread(target=work, name="bron-answer", daemon=True)
+        worker.start()
+        draft: list[str] = []
+        shown = 0.0
+        try:
+            while True:
+                kind, value = events.get()
+                if kind == "token":
+                    draft.append(value)
+                    if time.monotonic() - shown >= _REFRESH_S:
+                        turn["draft"] = "".join(draft)
+                        shown = time.monotonic()
+                        yield update(self.text["writing"].format(n=len(draft)))
+                    continue
+                turn.pop("draft", None)
+                if kind == "error":
+                    turn["error"] = value
+                    yield update(value)
+                else:
+                    turn["answer"] = value.to_dict()
+                    yield update(
+                        self.text["done"].format(
+                            seconds=value.timings.get("total", 0.0),
+                            passages=len(value.citations),
+                            model=assistant.settings.llm,
+                        )
+                    )
+                return
+        finally:
+            # Also reached when the browser goes away mid-answer: stop the model, free the queue.
+            if worker.is_alive():
+                stop.set()
+                worker.join()
+            stop.clear()
+
+    def stop(self, request: gr.Request = None) -> str:
+        """Stop this session's generation, or its question still waiting in the queue."""
+        self._stop_switch(request).set()
+        return self.text["stopping"]
+
+    def clear(self):
+        return [], [], sources_html([], self.text), ""
+
+    def documents(self) -> str:
+        try:
+            assistant = self.assistant()
+        except BronError as exc:
+            return self.text["error"].format(message=exc)
+        counts: dict[str, int] = {}
+        for chunk in assistant.index.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return documents_html(assistant.index.manifest, counts, str(assistant.index.path), self.text)
+
+    def ask_api(self, question: str, top_k: int | None = None, model: str | None = None) -> dict:
+        """One question, one answer as JSON: for scripts and ``gradio_client``; errors come back as ``error``."""
+        try:
+            if model is not None and model not in self.model_choices():
+                raise InputError(f"unknown model '{model}'")
+            assistant = self.assistant().with_settings(top_k=top_k, llm=model)
+            return assistant.ask(question).to_dict()
+        except BronError as exc:
+            return {"question": question, "error": str(exc)}
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        t, s = self.text, self.settings
+        with gr.Blocks(title="bron", analytics_enabled=False) as demo:
+            gr.Markdown(f"# {t['title']}\n{t['tagline']}")
+            if self.changes:
+                gr.Markdown(t["stale"].format(changes=", ".join(self.changes)), elem_id="bron-stale")
+            turns = gr.State([])
+            with gr.Tab(t["tab_ask"]):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            label=t["chat"], height=520, elem_id="bron-chat", buttons=["copy"], feedback_options=None
+                        )
+                        question = gr.Textbox(
+                            label=t["question"], placeholder=t["placeholder"], lines=2, max_lines=6, elem_id="bron-q"
+                        )
+                        with gr.Row():
+                            send = gr.Button(t["send"], variant="primary", elem_id="bron-send")
+                            stop = gr.Button(t["stop"], variant="stop", elem_id="bron-stop")
+                            clear = gr.Button(t["clear"], elem_id="bron-clear")
+                        status = gr.Markdown(elem_id="bron-status")
+                        with gr.Accordion(t["settings"], open=False):
+                            top_k = gr.Slider(1, 10, value=s.top_k, step=1, label=t["top_k"])
+                            model = gr.Dropdown(self.model_choices(), value=s.llm, label=t["model"])
+                            temperature = gr.Slider(0.0, 1.0, value=s.temperature, step=0.05, label=t["temperature"])
+                            language = gr.Radio(
+                                [(t["language_auto"], "auto"), ("Nederlands", "nl"), ("English", "en")],
+                                value=s.language,
+                                label=t["language"],
+                            )
+                    with gr.Column(scale=2):
+                        gr.Markdown(f"### {t['sources']}")
+                        sources = gr.HTML(sources_html([], t), elem_id="bron-sources")
+            with gr.Tab(t["tab_documents"]) as documents_tab:
+                documents = gr.HTML(elem_id="bron-documents")
+            documents_tab.select(self.documents, None, documents, api_visibility="private")
+            demo.load(self.documents, None, documents, api_visibility="private")
+
+            answer_inputs = [turns, top_k, model, temperature, language]
+            answer_outputs = [chatbot, sources, status, turns]
+            for trigger in (question.submit, send.click):
+                trigger(
+                    self.accept, [question, turns], [question, chatbot, turns, status], queue=False,
+                    api_visibility="private",
+                ).then(
+                    self.respond, answer_inputs, answer_outputs, concurrency_limit=1, concurrency_id="llm",
+                    api_visibility="private",
+                )  # fmt: skip
+            stop.click(self.stop, None, status, queue=False, api_visibility="private")
+            clear.click(self.clear, None, [turns, chatbot, sources, status], queue=False, api_visibility="private")
+
+            gr.api(self.ask_api, api_name="ask", concurrency_limit=1, concurrency_id="llm")
+        demo.queue(default_concurrency_limit=4, max_size=64)
+        return demo
+
+    def launch(self, host: str, port: int | None, block: bool = True) -> gr.Blocks:
+        """Serve on ``host:port``; returns the running Blocks when ``block`` is false."""
+        demo = self.build()
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            prevent_thread_lock=not block,
+            allowed_paths=[],
+            ssr_mode=False,
+            mcp_server=False,
+            pwa=False,
+            enable_monitoring=False,
+            show_error=False,
+            quiet=not block,
+            theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]),
+            css=CSS,
+            head=HEAD,
+        )
+        return demo
+
+
+__all__ = ["ChatApp", "LANGUAGES"]

@@ -1,0 +1,193 @@
+"""The chat's handlers and its HTTP API, over a keyword embedder and a scripted LLM.
+
+The real models are exercised by the browser test; here the subject is the app:
+streaming, queueing, stopping, errors as messages, reloading a replaced index.
+"""
+
+import shutil
+import socket
+
+import pytest
+
+from assistant.chat import ChatApp
+from assistant.chat_view import TEXT
+from assistant.indexing import build_index, identity_for
+from assistant.qa import Assistant
+from assistant.store import load_index
+from tests.conftest import ScriptedLLM
+
+NL = TEXT["nl"]
+FACT = (
+    "In 1997 werd met het herstructureringsbeleid een ambitieuze stedelijke vernieuwing voorgesteld: in door het "
+    "beleid geselecteerde wijken moet het percentage sociale huur worden verlaagd van 65 naar 42, terwijl het "
+    "aandeel koop zou moeten stijgen van 18 naar 45"
+)
+QUESTION = "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
+
+
+@pytest.fixture
+def chat(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.8, min_quote_relevance=0.2)
+    build_index(settings, keyword_embedder)
+    llm = ScriptedLLM(f"{FACT} [1].")
+
+    def open_assistant(s):
+        return Assistant(s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)), llm)
+
+    app = ChatApp(settings, open_assistant=open_assistant)
+    app.llm = llm
+    return app
+
+
+def _ask(app, question, turns=(), **options):
+    _, _, turns, status = app.accept(question, list(turns))
+    settings = {"top_k": 5, "model": app.settings.llm, "temperature": 0.0, "language": "auto", **options}
+    updates = list(app.respond(turns, **settings))
+    return updates, status
+
+
+def test_answer_streams_then_shows_checked_answer_with_sources(chat):
+    updates, status = _ask(chat, QUESTION)
+    assert status == NL["queued"]
+    statuses = [u[2] for u in updates]
+    assert NL["searching"] in statuses
+    assert any(s.startswith("Het model schrijft") for s in statuses)  # tokens arrived before the end
+    chatbot, sources, final_status, turns = updates[-1]
+    answer = turns[-1]["answer"]
+    assert answer["mode"] == "generated" and answer["citations"]
+    assert final_status.startswith("Klaar in")
+    assert 'href="#bron-t0-s1"' in chatbot[-1]["content"]
+    assert "id='bron-t0-s1'" in sources and "<mark>" in sources
+
+
+def test_empty_and_huge_questions_get_a_message_and_change_nothing(chat):
+    for question, expected in (("   ", NL["empty_question"]), ("x" * 5000, "5000 tekens")):
+        box, chatbot, turns, status = chat.accept(question, [])
+        assert expected in status and turns == [] and chatbot == []
+        assert box == question  # the typed text is not lost
+
+
+def test_unknown_model_is_an_error_message_not_a_crash(chat):
+    updates, _ = _ask(chat, QUESTION, model="/etc/passwd")
+    turn = updates[-1][3][-1]
+    assert "unknown model" in turn["error"] and turn["answer"] is None
+    assert "⚠️" in updates[-1][0][-1]["content"]
+    updates, _ = _ask(chat, QUESTION)  # and the app still answers
+    assert updates[-1][3][-1]["answer"]["mode"] == "generated"
+
+
+def test_follow_up_is_searched_with_the_previous_topic(chat):
+    first, _ = _ask(chat, QUESTION)
+    updates, _ = _ask(chat, "En wat vond Musterd daarvan?", first[-1][3])
+    answer = updates[-1][3][-1]["answer"]
+    assert "herstructureringsbeleid" in answer["search_query"]
+    assert "Gezocht met" in updates[-1][1]
+
+
+def test_stop_while_waiting_in_the_queue(chat):
+    _, _, turns, _ = chat.accept(QUESTION, [])
+    chat.stop()
+    updates = list(chat.respond(turns, 5, chat.settings.llm, 0.0, "auto"))
+    assert updates[-1][3][-1]["error"] == NL["stopped_before"]
+    assert chat.llm.prompts == []  # the model never ran
+    updates, _ = _ask(chat, QUESTION)  # the next question is not stopped
+    assert updates[-1][3][-1]["answer"]["mode"] == "generated"
+
+
+def test_replaced_index_is_reloaded_and_a_broken_one_reported(chat, keyword_embedder):
+    _ask(chat, QUESTION)
+    first = chat.assistant()
+    (chat.settings.corpus_dir / "extra.txt").write_text("Een nieuwe tekst over groen in de wijk.\n" * 3)
+    build_index(chat.settings, keyword_embedder)
+    assert chat.assistant() is not first and "extra" in chat.assistant().index.documents
+
+    (chat.settings.index_path / "chunks.jsonl").write_text("kapot")
+    (chat.settings.index_path / "manifest.json").touch()
+    updates, _ = _ask(chat, QUESTION)
+    turn = updates[-1][3][-1]
+    assert "rebuild with 'bron index --rebuild'" in turn["error"]
+    assert "Traceback" not in updates[-1][0][-1]["content"]
+    build_index(chat.settings, keyword_embedder, rebuild=True)
+    updates, _ = _ask(chat, QUESTION)
+    assert updates[-1][3][-1]["answer"] is not None
+
+
+def test_stale_corpus_is_announced(make_settings, keyword_embedder, corpus_copy, chat):
+    (chat.settings.corpus_dir / "nieuw.txt").write_text("Nog niet geïndexeerd.\n")
+    app = ChatApp(chat.settings, open_assistant=chat._open_assistant)
+    assert app.changes == ["+ nieuw"]
+
+
+def test_documents_view_lists_documents_and_sections(chat):
+    html = chat.documents()
+    assert "Menging" in html and "Op zoek naar nieuwe strategieën" in html
+    shutil.rmtree(chat.settings.index_path)
+    (chat.settings.index_path).mkdir()
+    (chat.settings.index_path / "manifest.json").write_text("{niet json")
+    assert "unreadable" in chat.documents()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_http_api_answers_and_reports_errors(chat):
+    from gradio_client import Client
+
+    port = _free_port()
+    demo = chat.launch("127.0.0.1", port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        result = client.predict(QUESTION, None, None, api_name="/ask")
+        assert result["mode"] == "generated" and result["citations"][0]["doc"] == "uitermark-duyvendak-menging"
+        assert "error" in client.predict("", None, None, api_name="/ask")
+        api = client.view_api(print_info=False, return_format="dict")
+        assert list(api["named_endpoints"]) == ["/ask"]  # the UI's own events are not callable from outside
+    finally:
+        demo.close()
+
+
+class _OneAtATimeLLM(ScriptedLLM):
+    """Slow enough for requests to overlap; records how many streams ever ran at once."""
+
+    def __init__(self, draft):
+        super().__init__(draft)
+        self.running = self.most = 0
+
+    def stream(self, prompt, max_tokens, temperature, stop, cancel=None):
+        import time
+
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            for piece in super().stream(prompt, max_tokens, temperature, stop, cancel):
+                time.sleep(0.02)
+                yield piece
+        finally:
+            self.running -= 1
+
+
+def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embedder, corpus_copy):
+    from gradio_client import Client
+
+    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.8, min_quote_relevance=0.2)
+    build_index(settings, keyword_embedder)
+    llm = _OneAtATimeLLM(f"{FACT} [1].")
+    app = ChatApp(
+        settings,
+        open_assistant=lambda s: Assistant(
+            s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)), llm
+        ),
+    )
+    port = _free_port()
+    demo = app.launch("127.0.0.1", port, block=False)
+    try:
+        clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
+        jobs = [c.submit(QUESTION, None, None, api_name="/ask") for c in clients]
+        results = [job.result(timeout=120) for job in jobs]
+        assert all(r["mode"] == "generated" for r in results)
+        assert len(llm.prompts) == 3 and llm.most == 1
+    finally:
+        demo.close()

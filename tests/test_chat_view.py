@@ -1,0 +1,65 @@
+"""The chat's HTML: citations link to their cards, document text is escaped, modes are labelled."""
+
+from assistant.chat_view import TEXT, answer_message, chat_messages, highlight, link_citations, sources_html
+
+NL = TEXT["nl"]
+
+
+def _answer(mode="generated", text="De huur daalt [1].", citations=None, **extra):
+    citation = {
+        "n": 1, "doc": "d", "title": "Menging", "section": "Inleiding", "start_line": 3, "end_line": 9,
+        "text": "Eerst dit. De huur daalt <script>alert(1)</script> sterk. Daarna dat.", "authors": ["A. Auteur"],
+        "year": 2005, "supporting_sentence": "De huur daalt <script>alert(1)</script> sterk.",
+    }  # fmt: skip
+    return {
+        "answer": text, "mode": mode, "citations": [citation] if citations is None else citations,
+        "checks": [], "search_query": "", "stopped": False, **extra,
+    }  # fmt: skip
+
+
+def test_known_markers_link_to_their_card_and_text_is_escaped():
+    html = link_citations("Zie <b>dit</b> [1] en [7].", 4, {1})
+    assert '<a class="bron-cite" href="#bron-t4-s1"' in html
+    assert "[7]" in html and "#bron-t4-s7" not in html
+    assert "<b>" not in html and "&lt;b&gt;" in html
+
+
+def test_supporting_sentence_is_highlighted_and_escaped():
+    html = highlight("Eerst dit. De huur <i>daalt</i>. Daarna dat.", "De huur <i>daalt</i>.")
+    assert "<mark>De huur &lt;i&gt;daalt&lt;/i&gt;.</mark>" in html
+    assert highlight("Geen match hier.", "Iets anders.") == "Geen match hier."
+
+
+def test_sources_panel_shows_card_with_metadata_and_no_markup_from_documents():
+    turns = [{"question": "Wat daalt?", "answer": _answer(search_query="Wat daalt? (huur)")}]
+    html = sources_html(turns, NL)
+    assert "id='bron-t0-s1'" in html and "Menging" in html and "A. Auteur" in html and "2005" in html
+    assert "regels 3–9" in html and "Inleiding" in html
+    assert "<script>" not in html and "<mark>" in html
+    assert "Wat daalt? (huur)" in html  # the rewritten query is shown
+
+
+def test_each_mode_says_what_happened():
+    extractive = _answer("extractive", "intro regel\n“De huur daalt sterk.” [1]")
+    assert NL["mode_extractive"] in answer_message({"answer": extractive}, 0, NL)
+    assert "intro regel" not in answer_message({"answer": extractive}, 0, NL)
+    abstained = _answer("abstained", "Dit staat niet in de documenten.", citations=[])
+    assert NL["mode_abstained"] in answer_message({"answer": abstained}, 0, NL)
+    generated = _answer(checks=[{"supported": False}, {"supported": True}])
+    assert "1 zin(nen)" in answer_message({"answer": generated}, 0, NL)
+    stopped = _answer(stopped=True)
+    assert NL["mode_stopped"] in answer_message({"answer": stopped}, 0, NL)
+    assert NL["draft_label"] in answer_message({"answer": None, "draft": "Half af"}, 0, NL)
+
+
+def test_messages_alternate_and_errors_are_readable():
+    turns = [{"question": "<x>?", "answer": None, "error": "Dat lukte niet: het model ontbreekt"}]
+    messages = chat_messages(turns, NL)
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["content"] == "&lt;x&gt;?"
+    assert "het model ontbreekt" in messages[1]["content"]
+
+
+def test_empty_panel_explains_itself():
+    assert NL["sources_empty"] in sources_html([], NL)
+    assert TEXT["en"]["sources_empty"] in sources_html([], TEXT["en"])
