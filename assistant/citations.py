@@ -7,6 +7,11 @@ The model is small and its text is untrusted. A sentence survives only if
   if one does),
 * its cited passages support it: the embedder's cosine between the sentence and
   the closest sentence of a cited passage reaches ``min_support``, and
+* at least ``min_coverage`` of its content words (Dutch-stemmed, stop words
+  left out) occur in the cited passages, when answer and sources share a
+  language: the embedder alone rates fluent sentences on the passage's topic as
+  similar even when they say something else (the grounding eval found such
+  sentences passing), and
 * every number and every name in it occurs in a cited passage.
 """
 
@@ -116,11 +121,24 @@ def unsupported_numbers(sentence: str, source: str) -> list[str]:
 
 
 def unsupported_names(sentence: str, source: str) -> list[str]:
-    """Capitalised words (after the first word) that do not occur in ``source``."""
+    """Capitalised words (after the first word) that do not occur in ``source``.
+
+    An inflected form counts as occurring ("Rotterdamse" for "Rotterdam"): a source
+    word may differ from it only in the last three letters.
+    """
     words = _NAME.findall(sentence)
     first = sentence.split(maxsplit=1)[0] if sentence.split() else ""
     source_lower = source.lower()
-    return [w for w in words if w != first and w.lower() not in source_lower]
+    source_words = set(re.findall(r"\w+", source_lower))
+
+    def occurs(word: str) -> bool:
+        w = word.lower()
+        if w in source_lower:
+            return True
+        need = max(5, len(w) - 3)
+        return any(len(s) >= need and _common_prefix(w, s) >= need for s in source_words)
+
+    return [w for w in words if w != first and not occurs(w)]
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -161,6 +179,14 @@ def passage_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
     return [(n, s.text) for n, hit in enumerate(hits, start=1) for s in split_sentences(hit.chunk.text)]
 
 
+def word_coverage(sentence: str, source: str) -> float:
+    """Share of the sentence's distinct content words (stemmed, no stop words) that occur in ``source``."""
+    from assistant.retrieval import bm25_tokenize
+
+    words, found = bm25_tokenize([sentence, source])
+    return len(set(words) & set(found)) / len(set(words)) if words else 1.0
+
+
 def support_matrix(sentences: list[str], hits: list[Hit], embedder: Embedder) -> tuple[np.ndarray, list[list[str]]]:
     """support[i, n-1]: best cosine between sentence i and any sentence of passage n.
 
@@ -185,7 +211,12 @@ def support_matrix(sentences: list[str], hits: list[Hit], embedder: Embedder) ->
 
 
 def check_draft(
-    draft: list[DraftSentence], hits: list[Hit], embedder: Embedder, min_support: float, same_language: bool = True
+    draft: list[DraftSentence],
+    hits: list[Hit],
+    embedder: Embedder,
+    min_support: float,
+    same_language: bool = True,
+    min_coverage: float = 0.0,
 ) -> tuple[list[SentenceCheck], list[list[str]]]:
     """Verdicts for every draft sentence, with citations repaired where a passage supports it.
 
@@ -227,8 +258,11 @@ def check_draft(
         missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
         score = float(max(support[i, n - 1] for n in supported_cites))
         garbled = garbled_words(sentence.text, source) if same_language else []
+        coverage = word_coverage(sentence.text, source) if same_language else 1.0
         if garbled:
             failure = "garbled copy of source words: " + ", ".join(garbled)
+        elif coverage < min_coverage:
+            failure = f"only {coverage:.0%} of its words are in the cited passages"
         elif missing:
             failure = "not in the cited passages: " + ", ".join(missing)
         else:

@@ -154,7 +154,12 @@ class Assistant:
         sentences = [s for s in parsed if s not in copied]
         source_languages = {self.index.documents.get(h.chunk.doc_id, {}).get("language", "nl") for h in hits}
         checks, best_text = check_draft(
-            sentences, hits, self.embedder, self.settings.min_support, same_language=source_languages == {language}
+            sentences,
+            hits,
+            self.embedder,
+            self.settings.min_support,
+            same_language=source_languages == {language},
+            min_coverage=self.settings.min_word_coverage,
         )
         checks += [SentenceCheck(s.text, s.cited, False, 0.0, "copied from the prompt's example") for s in copied]
         passed = [(i, c) for i, c in enumerate(checks) if c.supported]

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         "to count as supported.",
     )
 
+    min_word_coverage: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="Share of an answer sentence's content words (Dutch-stemmed) that must occur in its cited "
+        "passages; checked when answer and sources share a language.",
+    )
+
     llm: str = Field(
         "gemma3-270m",
         description="LLM: 'gemma3-270m', 'smollm2-135m' or a path to any GGUF file.",

@@ -78,3 +78,17 @@ def test_number_words_and_ordinals_count_as_numbers():
     assert unsupported_numbers("Er zijn drie strategieën.", source) == []  # "3" in the source
     assert unsupported_numbers("Er zijn vier strategieën.", source) == ["vier"]
     assert unsupported_numbers("De 3e optie.", source) == []
+
+
+def test_word_coverage_tells_a_paraphrase_from_a_sentence_that_is_only_on_topic():
+    from assistant.citations import word_coverage
+
+    source = "Het geld dat nu aan herstructurering opgaat, zou veel beter kunnen worden ingezet voor onderwijs."
+    assert word_coverage("Het geld voor herstructurering kan beter naar onderwijs.", source) == 1.0
+    assert word_coverage("Het onderwijs heeft een belangrijke rol gespeeld in de wijk.", source) < 0.5
+
+
+def test_inflected_names_count_as_occurring():
+    source = "Programma’s als Mensen maken de Stad in Rotterdam brengen straatbewoners in contact."
+    assert unsupported_names("Het Rotterdamse programma Mensen maken de Stad werkt.", source) == []
+    assert unsupported_names("Het Utrechtse programma Mensen maken de Stad werkt.", source) == ["Utrechtse"]
