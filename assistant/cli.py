@@ -163,6 +163,73 @@ def ask_command(ctx, question, question_file, as_json, top_k):
         sys.exit(1)
 
 
+@main.command("eval")
+@click.option("--cases", "cases_file", type=click.Path(path_type=Path), default=None, help="Eval set (JSONL).")
+@click.option("--ids", default=None, help="Comma-separated case ids to run (default: all).")
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not run the LLM.")
+@click.option("--llm-judge", is_flag=True, help="Also ask the configured LLM whether each citation supports.")
+@click.option("--gate", is_flag=True, help="Answer only the CI subset in eval/gate.json; exit 1 below a floor.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Reports folder (default eval/reports).")
+@click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report folders.")
+@click.pass_context
+def eval_command(ctx, cases_file, ids, retrieval_only, llm_judge, gate, out, compare):
+    """Measure how grounded the answers are; writes eval/reports/<timestamp>/."""
+    from assistant import eval_report
+
+    if compare:
+        a, b = (eval_report.load_report(p) for p in compare)
+        click.echo(eval_report.compare_markdown(a, b, compare[0].name, compare[1].name), nl=False)
+        return
+
+    from tqdm import tqdm
+
+    from assistant.errors import InputError
+    from assistant.evalset import CASES_FILE, load_cases, load_pairs
+    from assistant.evaluation import run_eval
+    from assistant.judge import SupportJudge, calibrate, validate
+    from assistant.qa import Assistant
+
+    cases_file = cases_file or CASES_FILE
+    cases = load_cases(cases_file)
+    gate_rules = eval_report.load_gate() if gate else None
+    wanted = ids.split(",") if ids else None
+    answer_ids = set(gate_rules["answer_subset"]) if gate_rules else None
+    for chosen in (wanted or [], answer_ids or []):
+        unknown = sorted(set(chosen) - {c.id for c in cases})
+        if unknown:
+            raise InputError(f"no such case ids in {cases_file}: {', '.join(unknown)}")
+    if wanted:
+        cases = [c for c in cases if c.id in set(wanted)]
+    assistant = Assistant.open(_settings(ctx))
+    judge = SupportJudge(assistant.embedder, llm=assistant.llm if llm_judge else None)
+    pairs = load_pairs()
+    judge_info = {"name": judge.name, "agreement": validate(judge, pairs).to_dict()}
+    if not llm_judge:
+        judge_info["calibration"] = calibrate(judge, pairs)
+    bar = tqdm(total=len(cases), unit="case", desc="eval", disable=None)
+    report = run_eval(
+        assistant,
+        cases,
+        judge,
+        with_answers=not retrieval_only,
+        progress=lambda _: bar.update(),
+        cases_file=cases_file,
+        answer_ids=answer_ids,
+    )
+    bar.close()
+    report["judge"] = judge_info
+    folder = eval_report.write_report(report, out or eval_report.REPORTS_DIR)
+    click.echo(eval_report.summary_markdown(report), nl=False)
+    click.echo(f"\nreport: {folder}")
+    if gate_rules:
+        failures = eval_report.gate_failures(report, gate_rules)
+        for failure in failures:
+            click.echo(f"gate: {failure}", err=True)
+        if failures:
+            sys.exit(1)
+        click.echo("gate: passed")
+
+
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
