@@ -214,6 +214,43 @@ class ChatApp:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
         return documents_html(assistant.index.manifest, counts, str(assistant.index.path), self.text)
 
+    def document_choices(self) -> list[tuple[str, str]]:
+        try:
+            documents = self.assistant().index.documents
+        except BronError:
+            return []
+        return [(d.get("title") or doc, doc) for doc, d in documents.items()]
+
+    def summarise(self, doc: str, length: str, request: gr.Request = None) -> Iterator[tuple[str, str]]:
+        """Summaries of one document's sections as Markdown, yielded section by section: (markdown, status)."""
+        from assistant.summarise import Summariser, to_markdown
+
+        stop = self._stop_switch(request)
+        stop.clear()
+        started = time.monotonic()
+        try:
+            summariser = Summariser(self.assistant(), length)
+            targets = summariser.sections([doc])
+        except BronError as exc:
+            yield "", self.text["error"].format(message=exc)
+            return
+        done = []
+        yield "", self.text["summarising"].format(done=0, total=len(targets))
+        try:
+            for target in targets:
+                done += summariser.run([target], cancel=stop)
+                status = self.text["summarising"].format(done=len(done), total=len(targets))
+                yield to_markdown(done, done[0].language), status
+        except KeyboardInterrupt:  # Stop pressed: what is done is cached
+            yield to_markdown(done, done[0].language) if done else "", self.text["summarise_stopped"]
+            return
+        except BronError as exc:
+            yield to_markdown(done, done[0].language) if done else "", self.text["error"].format(message=exc)
+            return
+        cached = sum(1 for s in done if s.cached)
+        status = self.text["summarised"].format(total=len(done), cached=cached, seconds=time.monotonic() - started)
+        yield to_markdown(done, done[0].language), status
+
     def ask_api(self, question: str, top_k: int | None = None, model: str | None = None) -> dict:
         """One question, one answer as JSON: for scripts and ``gradio_client``; errors come back as ``error``."""
         try:
@@ -259,6 +296,24 @@ class ChatApp:
                     with gr.Column(scale=2):
                         gr.Markdown(f"### {t['sources']}")
                         sources = gr.HTML(sources_html([], t), elem_id="bron-sources")
+            with gr.Tab(t["tab_summarise"]):
+                gr.Markdown(t["summarise_intro"])
+                choices = self.document_choices()
+                with gr.Row():
+                    summary_doc = gr.Dropdown(
+                        choices, value=choices[0][1] if choices else None, label=t["summarise_doc"], scale=3
+                    )
+                    summary_length = gr.Radio(["short", "medium", "long"], value="medium", label=t["summarise_length"])
+                with gr.Row():
+                    summarise = gr.Button(t["summarise_button"], variant="primary", elem_id="bron-summarise")
+                    summary_stop = gr.Button(t["stop"], variant="stop")
+                summary_status = gr.Markdown(elem_id="bron-summary-status")
+                summary = gr.Markdown(elem_id="bron-summary")
+            summarise.click(
+                self.summarise, [summary_doc, summary_length], [summary, summary_status],
+                concurrency_limit=1, concurrency_id="llm", api_visibility="private",
+            )  # fmt: skip
+            summary_stop.click(self.stop, None, summary_status, queue=False, api_visibility="private")
             with gr.Tab(t["tab_documents"]) as documents_tab:
                 documents = gr.HTML(elem_id="bron-documents")
             documents_tab.select(self.documents, None, documents, api_visibility="private")

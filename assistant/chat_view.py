@@ -58,6 +58,15 @@ TEXT: dict[str, dict[str, str]] = {
         "doc_sections": "{n} secties",
         "doc_passages": "passages",
         "no_citations": "Geen passages geciteerd.",
+        "tab_summarise": "Samenvatten",
+        "summarise_doc": "Document",
+        "summarise_length": "Lengte",
+        "summarise_button": "Samenvatten",
+        "summarising": "Samenvatten: {done} van {total} secties klaar…",
+        "summarised": "Klaar: {total} secties ({cached} uit de cache) in {seconds:.0f} s.",
+        "summarise_stopped": "Gestopt; de secties die klaar waren, staan in de cache.",
+        "summarise_intro": "Een samenvatting per sectie; elke zin verwijst naar de passage waar hij op steunt en is "
+        "gecontroleerd zoals een antwoord. Eerder gemaakte samenvattingen komen uit de cache.",
     },
     "en": {
         "title": "bron",
@@ -105,6 +114,15 @@ TEXT: dict[str, dict[str, str]] = {
         "doc_sections": "{n} sections",
         "doc_passages": "passages",
         "no_citations": "No passages cited.",
+        "tab_summarise": "Summarise",
+        "summarise_doc": "Document",
+        "summarise_length": "Length",
+        "summarise_button": "Summarise",
+        "summarising": "Summarising: {done} of {total} sections done…",
+        "summarised": "Done: {total} sections ({cached} from the cache) in {seconds:.0f} s.",
+        "summarise_stopped": "Stopped; the sections that were done are in the cache.",
+        "summarise_intro": "A summary per section; every sentence points to the passage it rests on and is checked "
+        "like an answer. Summaries made before come from the cache.",
     },
 }
 

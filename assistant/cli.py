@@ -230,6 +230,48 @@ def eval_command(ctx, cases_file, ids, retrieval_only, llm_judge, gate, out, com
         click.echo("gate: passed")
 
 
+@main.command("summarise")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Markdown file; .json and .html beside it.")
+@click.option("--doc", "docs", multiple=True, help="Document id to summarise (repeatable; default all).")
+@click.option("--section", "sections", multiple=True, help="Section title to summarise (repeatable; default all).")
+@click.option("--length", type=click.Choice(["short", "medium", "long"]), default="medium", show_default=True)
+@click.pass_context
+def summarise_command(ctx, out, docs, sections, length):
+    """Summarise every section of the indexed documents, each sentence cited and checked."""
+    from tqdm import tqdm
+
+    from assistant.qa import Assistant
+    from assistant.summarise import Summariser, write_outputs
+
+    summariser = Summariser(Assistant.open(_settings(ctx)), length)
+    targets = summariser.sections(list(docs) or None, list(sections) or None)
+    bar = tqdm(total=len(targets), unit="section", desc="summarising", disable=None)
+    done = [0, 0]  # sections finished, of which from the cache
+
+    def progress(n, total, label, cached):
+        done[0], done[1] = n, done[1] + cached
+        bar.set_postfix_str(label[-40:])
+        bar.update()
+
+    try:
+        summaries = summariser.run(targets, progress)
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo(
+            f"\ninterrupted: {done[0]} of {len(targets)} sections done and cached; no output written. "
+            "Run the same command to resume.",
+            err=True,
+        )
+        sys.exit(130)
+    bar.close()
+    paths = write_outputs(summaries, out, summaries[0].language if summaries else "nl")
+    extractive = sum(1 for s in summaries if s.mode == "extractive")
+    click.echo(
+        f"{len(summaries)} sections ({done[1]} from the cache, {extractive} extractive): "
+        + ", ".join(str(p) for p in paths)
+    )
+
+
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 

@@ -191,3 +191,14 @@ def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embed
         assert len(llm.prompts) == 3 and llm.most == 1
     finally:
         demo.close()
+
+
+def test_summarise_tab_streams_section_summaries(chat):
+    updates = list(chat.summarise("uitermark-duyvendak-menging", "short"))
+    assert updates[0][1].startswith("Samenvatten: 0 van 8")
+    assert "### Inleiding" in updates[1][0] and "### Conclusie" not in updates[1][0]  # one section at a time
+    final_markdown, final_status = updates[-1]
+    assert "### Conclusie" in final_markdown and final_status.startswith("Klaar: 8 secties (0 uit de cache)")
+    again = list(chat.summarise("uitermark-duyvendak-menging", "short"))
+    assert again[-1][1].startswith("Klaar: 8 secties (8 uit de cache)")
+    assert "nergens" in list(chat.summarise("nergens", "short"))[-1][1]

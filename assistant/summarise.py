@@ -1,0 +1,407 @@
+"""Section summaries, every sentence cited and checked like an answer.
+
+Per section of an indexed document:
+
+1. map: the section's passages are grouped into parts that fit the model's
+   context; the model summarises each part citing its passages ``[n]``; each
+   sentence goes through the answer checks (``citations.check_draft``). A sentence
+   that fails is replaced by the source sentence it paraphrased, when one is
+   close enough, or dropped;
+2. reduce: when the parts together give more sentences than asked for, the model
+   combines them, citing the part sentences; its sentences are checked against
+   those (which were checked against the passages), and inherit their sources;
+3. fallback: when no model sentence survives, the summary is extractive: the
+   section's most central sentences (closest to the mean of its sentence
+   vectors), labelled as such.
+
+Summaries are cached by section content, model, prompt and settings, so a
+second run, or one after an interruption, redoes only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import split_sentences
+from assistant.citations import check_draft, parse_citations, support_matrix
+from assistant.errors import BronError, InputError
+from assistant.prompting import format_passages, load_template
+from assistant.qa import Assistant
+from assistant.types import Chunk, Hit
+
+SUMMARY_FORMAT = 1
+LENGTHS = {"short": (2, 90), "medium": (4, 170), "long": (7, 280)}  # sentences, most tokens per model call
+_STOP = ["\nFragmenten:", "\nFragments:", "\n\n"]
+_MIN_QUOTE_WORDS = 6
+Progress = Callable[[int, int, str, bool], None]
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    doc: str
+    section: str
+    start_line: int
+    end_line: int
+
+    def label(self, language: str) -> str:
+        lines = "regels" if language == "nl" else "lines"
+        return f"[{self.doc} §{self.section}, {lines} {self.start_line}–{self.end_line}]"
+
+
+@dataclass
+class SummarySentence:
+    text: str
+    sources: list[SourceRef]
+    origin: str  # "model": written by the model and checked; "quoted": a source sentence
+
+
+@dataclass
+class SectionSummary:
+    doc: str
+    title: str
+    section: str
+    language: str
+    length: str
+    mode: str  # "generated" (model sentences passed the checks) or "extractive" (quoted central sentences)
+    sentences: list[SummarySentence]
+    parts: int = 1
+    seconds: float = 0.0
+    dropped: int = 0
+    cached: bool = field(default=False, compare=False)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("cached")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SectionSummary:
+        sentences = [
+            SummarySentence(s["text"], [SourceRef(**r) for r in s["sources"]], s["origin"]) for s in data["sentences"]
+        ]
+        return cls(**{**data, "sentences": sentences})
+
+    def text(self) -> str:
+        return " ".join(f"{s.text} {' '.join(r.label(self.language) for r in s.sources)}" for s in self.sentences)
+
+
+def _ref(chunk: Chunk) -> SourceRef:
+    return SourceRef(chunk.doc_id, chunk.section, chunk.start_line, chunk.end_line)
+
+
+def _hit(chunk: Chunk) -> Hit:
+    return Hit(chunk=chunk, score=1.0, dense_score=1.0)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the user's umask decides, as for any file
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Summariser:
+    """Summarises sections of the index an ``Assistant`` holds, with its LLM and checks."""
+
+    def __init__(self, assistant: Assistant, length: str = "medium"):
+        if length not in LENGTHS:
+            raise InputError(f"unknown summary length '{length}'; choose one of {', '.join(LENGTHS)}")
+        self.assistant = assistant
+        self.length = length
+        self.n_sentences, self.max_tokens = LENGTHS[length]
+        self.cache_dir = assistant.settings.cache_dir / "summaries"
+
+    # -- what to summarise ------------------------------------------------------------------
+
+    def sections(self, docs: list[str] | None = None, sections: list[str] | None = None) -> list[tuple[str, str]]:
+        """(doc id, section title) in document order, narrowed by ``docs`` and ``sections`` if given."""
+        index = self.assistant.index
+        known = list(index.documents)
+        for doc in docs or []:
+            if doc not in known:
+                raise InputError(f"no document '{doc}' in the index; it holds {', '.join(known)}")
+        chosen = []
+        for doc in docs or known:
+            titles = list(dict.fromkeys(c.section for c in index.chunks if c.doc_id == doc))
+            chosen += [(doc, t) for t in titles if not sections or t in sections]
+        if sections and not chosen:
+            raise InputError(f"no section named {', '.join(sections)} in the chosen documents")
+        return chosen
+
+    def _chunks(self, doc: str, section: str) -> list[Chunk]:
+        chunks = [c for c in self.assistant.index.chunks if c.doc_id == doc and c.section == section]
+        return sorted(chunks, key=lambda c: c.start_char)
+
+    def _language(self, doc: str) -> str:
+        language = self.assistant.index.documents.get(doc, {}).get("language", "nl")
+        return language if language in ("nl", "en") else "nl"
+
+    def cache_key(self, doc: str, section: str) -> str:
+        s = self.assistant.settings
+        llm = self.assistant.llm
+        parts = {
+            "format": SUMMARY_FORMAT,
+            "doc": doc,
+            "section": section,
+            "text": [c.text_hash for c in self._chunks(doc, section)],
+            "length": self.length,
+            "llm": getattr(llm, "fingerprint", s.llm),
+            "embedder": self.assistant.embedder.fingerprint,
+            "prompt": load_template(f"summarise.{self._language(doc)}.txt"),
+            "settings": [s.n_ctx, s.temperature, s.seed, s.min_support, s.min_word_coverage],
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+    # -- the work ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        targets: list[tuple[str, str]],
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[SectionSummary]:
+        """Summaries of ``targets``, from the cache where possible; each new one is cached at once."""
+        results = []
+        for i, (doc, section) in enumerate(targets):
+            if cancel is not None and cancel.is_set():
+                raise KeyboardInterrupt
+            path = self.cache_dir / f"{self.cache_key(doc, section)}.json"
+            summary = self._cached(path)
+            if summary is None:
+                summary = self.summarise_section(doc, section, cancel)
+                if cancel is not None and cancel.is_set():
+                    raise KeyboardInterrupt  # cut short by Stop: not a summary to keep
+                _atomic_write(path, json.dumps(summary.to_dict(), ensure_ascii=False))
+            results.append(summary)
+            if progress:
+                progress(i + 1, len(targets), f"{doc} §{section}", summary.cached)
+        return results
+
+    @staticmethod
+    def _cached(path: Path) -> SectionSummary | None:
+        try:
+            summary = SectionSummary.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # missing or unreadable: summarise again
+        summary.cached = True
+        return summary
+
+    def summarise_section(self, doc: str, section: str, cancel: threading.Event | None = None) -> SectionSummary:
+        started = time.perf_counter()
+        chunks = self._chunks(doc, section)
+        if not chunks:
+            raise InputError(f"section '{section}' of '{doc}' has no passages in the index")
+        language = self._language(doc)
+        title = self.assistant.index.documents.get(doc, {}).get("title", doc)
+        parts = self._parts(chunks, language)
+        kept: list[SummarySentence] = []
+        dropped = 0
+        for part in parts:
+            sentences, lost = self._map(part, language, cancel)
+            kept += [s for s in sentences if s.text not in {k.text for k in kept}]
+            dropped += lost
+        if len(kept) > self.n_sentences:
+            kept = self._reduce(kept, language, cancel)
+        mode = "generated" if any(s.origin == "model" for s in kept) else "extractive"
+        if mode == "extractive":
+            kept = self._central_sentences(chunks)
+        return SectionSummary(
+            doc, title, section, language, self.length, mode, kept, len(parts), time.perf_counter() - started, dropped
+        )
+
+    def _parts(self, chunks: list[Chunk], language: str) -> list[list[Chunk]]:
+        """Consecutive passages grouped so that each part's prompt fits the context window."""
+        llm = self.assistant.llm
+        template = load_template(f"summarise.{language}.txt")
+        overhead = llm.count_tokens(template.format(sentences=self.n_sentences, passages=""))
+        budget = llm.n_ctx - self.max_tokens - overhead - 16
+        parts: list[list[Chunk]] = [[]]
+        used = 0
+        for chunk in chunks:
+            cost = llm.count_tokens(f"[{len(parts[-1]) + 1}] {' '.join(chunk.text.split())}\n")
+            if cost > budget:
+                raise BronError(f"a passage of {cost} tokens does not fit the context window; raise n_ctx")
+            if parts[-1] and used + cost > budget:
+                parts.append([])
+                used = 0
+            parts[-1].append(chunk)
+            used += cost
+        return parts
+
+    def _generate(self, passages: str, language: str, cancel: threading.Event | None) -> str:
+        template = load_template(f"summarise.{language}.txt")
+        prompt = template.format(sentences=self.n_sentences, passages=passages)
+        s = self.assistant.settings
+        return "".join(self.assistant.llm.stream(prompt, self.max_tokens, s.temperature, _STOP, cancel)).strip()
+
+    def _checked(
+        self, draft: str, hits: list[Hit], language: str, sources_of: Callable[[int], list[SourceRef]]
+    ) -> tuple[list[SummarySentence], int]:
+        """The draft's sentences that pass the checks; failed ones replaced by their source sentence or dropped."""
+        s = self.assistant.settings
+        example = load_template(f"summarise.{language}.txt").split("{passages}")[0]
+        everything = parse_citations(draft)
+        parsed = [p for p in everything if p.text not in example]
+        # a section is summarised in its document's language, so summary and sources share it
+        checks, _ = check_draft(parsed, hits, self.assistant.embedder, s.min_support, True, s.min_word_coverage)
+        kept: list[SummarySentence] = []
+        dropped = len(everything) - len(parsed)
+        for check in checks:
+            if check.supported:
+                refs = [r for n in check.cited for r in sources_of(n)]
+                kept.append(SummarySentence(check.sentence, list(dict.fromkeys(refs)), "model"))
+                continue
+            dropped += 1
+            if check.reason in ("unfinished sentence", "too short or repeated"):
+                continue
+            support, best_text = support_matrix([check.sentence], hits, self.assistant.embedder)
+            n = int(np.argmax(support[0])) + 1
+            quote = best_text[0][n - 1]
+            if support[0, n - 1] >= s.min_support and quote and len(quote.split()) >= _MIN_QUOTE_WORDS:
+                if all(k.text != f"“{quote}”" for k in kept):
+                    kept.append(SummarySentence(f"“{quote}”", sources_of(n), "quoted"))
+        return kept, dropped
+
+    def _map(self, part: list[Chunk], language: str, cancel) -> tuple[list[SummarySentence], int]:
+        hits = [_hit(c) for c in part]
+        draft = self._generate(format_passages(hits), language, cancel)
+        return self._checked(draft, hits, language, lambda n: [_ref(part[n - 1])])
+
+    def _reduce(self, sentences: list[SummarySentence], language: str, cancel) -> list[SummarySentence]:
+        """Combine the parts' sentences with the model; fall back to the most central of them."""
+        pseudo = [_hit(Chunk(f"part-{i}", "", "", s.text.strip("“”"), 0, 0, 0, 0, "")) for i, s in enumerate(sentences)]
+        draft = self._generate(format_passages(pseudo), language, cancel)
+        combined, _ = self._checked(draft, pseudo, language, lambda n: sentences[n - 1].sources)
+        combined = [s for s in combined if s.origin == "model"][: self.n_sentences]
+        if combined:
+            return combined
+        vectors = self.assistant.embedder.embed_passages([s.text for s in sentences])
+        chosen = self._most_central(vectors, self.n_sentences)
+        return [sentences[i] for i in chosen]
+
+    @staticmethod
+    def _most_central(vectors: np.ndarray, n: int) -> list[int]:
+        centre = vectors.mean(axis=0)
+        centre /= np.linalg.norm(centre) or 1.0
+        best = np.argsort(-(vectors @ centre))[:n]
+        return sorted(int(i) for i in best)
+
+    def _central_sentences(self, chunks: list[Chunk]) -> list[SummarySentence]:
+        """The extractive fallback: the section's most central source sentences, in their order."""
+        seen: set[str] = set()
+        candidates: list[tuple[str, Chunk]] = []
+        for chunk in chunks:
+            for sentence in split_sentences(chunk.text):
+                text = " ".join(sentence.text.split())
+                if len(text.split()) >= _MIN_QUOTE_WORDS and text not in seen:
+                    seen.add(text)
+                    candidates.append((text, chunk))
+        if not candidates:
+            candidates = [(" ".join(chunks[0].text.split()), chunks[0])]
+        vectors = self.assistant.embedder.embed_passages([t for t, _ in candidates])
+        chosen = self._most_central(vectors, self.n_sentences)
+        return [SummarySentence(f"“{candidates[i][0]}”", [_ref(candidates[i][1])], "quoted") for i in chosen]
+
+
+# -- output ----------------------------------------------------------------------------------
+
+_HEAD = {
+    "nl": {
+        "title": "Samenvatting per sectie",
+        "extractive": "Geciteerd: het model gaf geen samenvatting die de bronnen steunen; dit zijn de meest "
+        "centrale zinnen van de sectie.",
+        "quoted": "letterlijk uit de bron",
+    },
+    "en": {
+        "title": "Summary by section",
+        "extractive": "Quoted: the model gave no summary the sources support; these are the section's most "
+        "central sentences.",
+        "quoted": "quoted from the source",
+    },
+}
+
+
+def to_markdown(summaries: list[SectionSummary], language: str = "nl") -> str:
+    head = _HEAD[language]
+    lines = [f"# {head['title']}", ""]
+    current = None
+    for s in summaries:
+        if s.doc != current:
+            current = s.doc
+            lines += [f"## {s.title}", f"`{s.doc}`", ""]
+        lines.append(f"### {s.section}")
+        if s.mode == "extractive":
+            lines.append(f"*{_HEAD[s.language]['extractive']}*")
+        lines.append("")
+        for sentence in s.sentences:
+            refs = " ".join(r.label(s.language) for r in sentence.sources)
+            lines.append(f"- {sentence.text} {refs}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_json(summaries: list[SectionSummary]) -> str:
+    return json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=1)
+
+
+def to_html(summaries: list[SectionSummary], language: str = "nl") -> str:
+    head = _HEAD[language]
+    body = [f"<h1>{escape(head['title'])}</h1>"]
+    current = None
+    for s in summaries:
+        if s.doc != current:
+            current = s.doc
+            body.append(f"<h2>{escape(s.title)}</h2><p><code>{escape(s.doc)}</code></p>")
+        body.append(f"<h3>{escape(s.section)}</h3>")
+        if s.mode == "extractive":
+            body.append(f"<p><em>{escape(_HEAD[s.language]['extractive'])}</em></p>")
+        items = "".join(
+            f"<li>{escape(x.text)} <span class='ref'>{escape(' '.join(r.label(s.language) for r in x.sources))}"
+            f"</span></li>"
+            for x in s.sentences
+        )
+        body.append(f"<ul>{items}</ul>")
+    style = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;line-height:1.5}.ref{color:#666}"
+    return (
+        f"<!doctype html><html lang='{language}'><meta charset='utf-8'><title>{escape(head['title'])}</title>"
+        f"<style>{style}</style><body>{''.join(body)}</body></html>"
+    )
+
+
+def write_outputs(summaries: list[SectionSummary], out: Path, language: str = "nl") -> list[Path]:
+    """Markdown at ``out``, JSON and HTML beside it; each file appears whole or not at all."""
+    if out.suffix.lower() not in (".md", ".markdown"):
+        raise InputError(f"--out should name a Markdown file (.md), not {out.name}")
+    files = [(out, to_markdown(summaries, language)), (out.with_suffix(".json"), to_json(summaries))]
+    files.append((out.with_suffix(".html"), to_html(summaries, language)))
+    for path, text in files:
+        _atomic_write(path, text)
+    return [path for path, _ in files]
+
+
+__all__ = ["Summariser", "SectionSummary", "SummarySentence", "SourceRef", "LENGTHS", "write_outputs", "to_markdown"]

@@ -1,0 +1,138 @@
+"""Section summaries over a keyword embedder and a scripted LLM: checks, fallback, cache, resume, output."""
+
+import json
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.indexing import build_index, identity_for
+from assistant.qa import Assistant
+from assistant.store import load_index
+from assistant.summarise import Summariser, write_outputs
+from tests.conftest import ScriptedLLM
+
+DOC = "uitermark-duyvendak-menging"
+COPY = "Vooral veiligheid en leefbaarheid staan tegenwoordig centraal [1]."
+
+
+@pytest.fixture
+def make(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy, min_support=0.8, min_word_coverage=0.7)
+    build_index(settings, keyword_embedder)
+
+    def make(draft: str, length="short", n_ctx=8192):
+        llm = ScriptedLLM(draft)
+        llm.n_ctx = n_ctx
+        index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+        return Summariser(Assistant(settings, keyword_embedder, index, llm), length), llm
+
+    return make
+
+
+def test_sections_are_listed_in_order_and_filtered(make):
+    summariser, _ = make(COPY)
+    all_sections = summariser.sections()
+    assert all_sections[0] == ("gijsberts-dagevos-interventies-recensie", "Hoofdtekst")
+    assert (DOC, "Inleiding") in all_sections and len(all_sections) == 9
+    assert summariser.sections([DOC], ["Conclusie"]) == [(DOC, "Conclusie")]
+    with pytest.raises(InputError, match="no document 'nergens'"):
+        summariser.sections(["nergens"])
+    with pytest.raises(InputError, match="no section named Epiloog"):
+        summariser.sections([DOC], ["Epiloog"])
+
+
+def test_supported_sentence_is_kept_with_a_citation_into_its_section(make):
+    summariser, _ = make(COPY)
+    summary = summariser.summarise_section(DOC, "Inleiding")
+    assert summary.mode == "generated"
+    sentence = summary.sentences[0]
+    assert sentence.origin == "model" and sentence.text.startswith("Vooral veiligheid en leefbaarheid")
+    assert [(r.doc, r.section) for r in sentence.sources] == [(DOC, "Inleiding")]
+    assert 2 <= sentence.sources[0].start_line <= sentence.sources[0].end_line <= 57
+    assert "[uitermark-duyvendak-menging §Inleiding, regels" in summary.text()
+
+
+def test_unsupported_draft_falls_back_to_quoted_central_sentences(make):
+    summariser, _ = make("De maan is van kaas en Mars heeft drie ringen [1].")
+    summary = summariser.summarise_section(DOC, "Conclusie")
+    assert summary.mode == "extractive" and summary.dropped >= 1
+    assert len(summary.sentences) == 2  # short
+    section_text = " ".join(c.text for c in summariser._chunks(DOC, "Conclusie"))
+    for sentence in summary.sentences:
+        assert sentence.origin == "quoted" and sentence.text.strip("“”") in " ".join(section_text.split())
+        assert sentence.sources[0].section == "Conclusie"
+
+
+def test_long_section_is_split_into_parts_that_fit_the_context(make):
+    summariser, llm = make(COPY, n_ctx=700)
+    summary = summariser.summarise_section(DOC, "Op zoek naar nieuwe strategieën")
+    assert summary.parts > 1
+    assert all(llm.count_tokens(p) <= 700 for p in llm.prompts)
+
+
+def test_cache_skips_done_work_and_an_interrupted_run_resumes(make):
+    summariser, llm = make(COPY)
+    targets = summariser.sections([DOC])
+
+    def stop_after_two(n, total, label, cached):
+        if n == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        summariser.run(targets, stop_after_two)
+    calls = len(llm.prompts)
+    resumed = summariser.run(targets)
+    assert [s.cached for s in resumed] == [True, True] + [False] * (len(targets) - 2)
+    again = summariser.run(targets)
+    assert all(s.cached for s in again) and len(llm.prompts) > calls
+    before = len(llm.prompts)
+    summariser.run(targets)
+    assert len(llm.prompts) == before  # nothing recomputed
+    other_length, _ = make(COPY, length="long")
+    assert not any(s.cached for s in other_length.run(targets[:1]))  # the length is part of the key
+
+
+def test_outputs_are_written_whole(make, tmp_path):
+    summariser, _ = make(COPY)
+    summaries = summariser.run(summariser.sections([DOC], ["Inleiding", "Conclusie"]))
+    out = tmp_path / "uit"
+    paths = write_outputs(summaries, out / "samenvatting.md")
+    assert [p.name for p in paths] == ["samenvatting.md", "samenvatting.json", "samenvatting.html"]
+    markdown = paths[0].read_text()
+    assert "### Inleiding" in markdown and "### Conclusie" in markdown
+    assert json.loads(paths[1].read_text())[0]["section"] == "Inleiding"
+    assert "<h3>Conclusie</h3>" in paths[2].read_text()
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files
+    with pytest.raises(InputError, match="Markdown file"):
+        write_outputs(summaries, out / "uit.txt")
+
+
+class CopyingLLM(ScriptedLLM):
+    """Summarises by copying the first sentence of each of the first three fragments, cited."""
+
+    def __init__(self):
+        super().__init__("")
+
+    def stream(self, prompt, max_tokens, temperature, stop, cancel=None):
+        import re
+
+        self.prompts.append(prompt)
+        fragments = re.findall(r"^\[(\d+)\] (.+)$", prompt.split("Samenvatting:")[-2], flags=re.M)
+        for n, text in fragments[:3]:
+            first = re.split(r"(?<=[.!?])\s", text.strip("“”"))[0].rstrip(".")
+            yield f"{first} [{n}]. "
+
+
+def test_parts_are_combined_by_a_reduce_step_whose_sentences_keep_their_sources(make):
+    summariser, _ = make("")
+    llm = CopyingLLM()
+    llm.n_ctx = 700
+    summariser.assistant._llm = llm
+    summary = summariser.summarise_section(DOC, "Op zoek naar nieuwe strategieën")
+    assert summary.parts > 1 and summary.mode == "generated"
+    assert len(summary.sentences) == 2  # short: the reduce step cut the parts' sentences down
+    assert len(llm.prompts) == summary.parts + 1  # one call per part, one to combine
+    section_lines = {(c.start_line, c.end_line) for c in summariser._chunks(DOC, "Op zoek naar nieuwe strategieën")}
+    for sentence in summary.sentences:
+        assert sentence.origin == "model"
+        assert {(r.start_line, r.end_line) for r in sentence.sources} <= section_lines
