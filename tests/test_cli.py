@@ -34,6 +34,9 @@ def _run(args, env):
             3,
         ),
         (["ask"], "bron: give a question", 2),
+        (["eval", "--ids", "nl-01,bestaat-niet"], "bron: no such case ids in", 2),
+        (["summarise", "--doc", "nergens", "--out", "s.md"], "bron: no document 'nergens' in the index", 2),
+        (["--index-name", "bestaat-niet", "chat", "--ui-language", "en"], "bron: no index at", 4),
     ],
 )
 def test_bad_input_gets_one_line_and_an_exit_code(env, args, message, code):
@@ -67,3 +70,16 @@ def test_index_command_reports_an_up_to_date_index(env):
     result = _run(["index"], env)
     assert result.exit_code == 0, result.output
     assert "up to date" in result.output
+
+
+def test_eval_compare_prints_both_reports_side_by_side(env, tmp_path):
+    from assistant.eval_report import write_report
+    from tests.test_evaluation import _report
+
+    a = write_report(_report(0.9, True), tmp_path / "a")
+    b = write_report(_report(0.8, False, created="2026-11-22T11:00:00+00:00"), tmp_path / "b")
+    result = _run(["eval", "--compare", str(a), str(b)], env)
+    assert result.exit_code == 0, result.output
+    assert "| retrieval recall@5 (hybrid) | 90.0% | 80.0% | -10.0 pt |" in result.output
+    missing = _run(["eval", "--compare", str(a), str(tmp_path / "nergens")], env)
+    assert missing.exit_code == 2 and "cannot read the eval report" in missing.output
