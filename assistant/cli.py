@@ -73,11 +73,11 @@ def index_command(ctx, rebuild):
     """Build or update the index over the corpus folder."""
     from tqdm import tqdm
 
-    from assistant.embedding import load_embedder
+    from assistant.embedding import LazyEmbedder
     from assistant.indexing import build_index
 
     settings = _settings(ctx)
-    embedder = load_embedder(settings)
+    embedder = LazyEmbedder(settings)  # the model loads only if some passage needs embedding
     bar = tqdm(total=0, unit="passage", desc="embedding", disable=None)
 
     def progress(done: int, total: int) -> None:

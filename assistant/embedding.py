@@ -69,16 +69,45 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "query")
 
 
+class LazyEmbedder:
+    """An embedder whose name, fingerprint and size are known at once and whose model loads on first use.
+
+    Loading sentence-transformers takes seconds (imports, tokenizer); ``bron index``
+    over an unchanged corpus only needs the identity to see that nothing is to do.
+    """
+
+    def __init__(self, settings: Settings):
+        from assistant.models import E5_NAME, e5_dimension, e5_fingerprint, rebuild_e5
+
+        _check_name(settings)
+        self._settings = settings
+        self.name = E5_NAME
+        self.fingerprint = e5_fingerprint()
+        self.dim = e5_dimension(rebuild_e5(settings.cache_dir))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return load_embedder(self._settings).embed_passages(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return load_embedder(self._settings).embed_queries(texts)
+
+
 _CACHE: dict[tuple, Embedder] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def _check_name(settings: Settings) -> None:
+    from assistant.models import E5_NAME
+
+    if settings.embedder != E5_NAME:
+        raise ModelError(f"unknown embedder '{settings.embedder}'; available: {E5_NAME}")
 
 
 def load_embedder(settings: Settings) -> Embedder:
     """The configured embedder, loaded once per process."""
     from assistant.models import E5_NAME, e5_fingerprint, rebuild_e5
 
-    if settings.embedder != E5_NAME:
-        raise ModelError(f"unknown embedder '{settings.embedder}'; available: {E5_NAME}")
+    _check_name(settings)
     key = (settings.embedder, str(settings.cache_dir), settings.embed_batch_size)
     with _CACHE_LOCK:
         if key not in _CACHE:

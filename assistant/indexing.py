@@ -20,12 +20,20 @@ from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
 from assistant.retrieval import build_bm25
 from assistant.settings import Settings
-from assistant.store import check_identity, expected_identity, load_index, read_manifest, save_index
+from assistant.store import (
+    check_identity,
+    choose_vector_store,
+    expected_identity,
+    load_index,
+    read_manifest,
+    save_index,
+)
 from assistant.types import Chunk
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+_BATCHES_PER_CALL = 16
 
 
 @dataclass
@@ -70,6 +78,8 @@ def index_is_current(settings: Settings, identity: dict, doc_hashes: dict[str, s
         check_identity(manifest, identity, settings.index_path)
     except BronError:
         return False
+    if settings.vector_store != "auto" and manifest.get("vector_store") != settings.vector_store:
+        return False
     return {d: m["content_hash"] for d, m in manifest["documents"].items()} == doc_hashes
 
 
@@ -110,7 +120,9 @@ def build_index(
     for i, text in enumerate(texts):
         if _key(text) in previous:
             vectors[i] = previous[_key(text)]
-    batch = settings.embed_batch_size
+    # Large slices: sentence-transformers sorts each call's texts by length, so
+    # batches of similar length need little padding; slices of one batch would not.
+    batch = settings.embed_batch_size * _BATCHES_PER_CALL
     for start in range(0, len(todo), batch):
         rows = todo[start : start + batch]
         vectors[rows] = embedder.embed_passages([texts[i] for i in rows])
@@ -137,6 +149,7 @@ def build_index(
             for d in documents
         },
     }
-    save_index(settings.index_path, manifest, chunks, vectors, build_bm25(chunks))
+    store = choose_vector_store(len(chunks), settings.vector_store, settings.exact_search_limit)
+    save_index(settings.index_path, manifest, chunks, vectors, build_bm25(chunks), store)
     log.info("indexed %d passages (%d embedded, %d reused)", len(chunks), report.embedded, report.reused)
     return report

@@ -5,6 +5,11 @@ template in their metadata (SmolLM2) get the prompt as one user message through
 it; base models without one (Gemma 3 270M) get the raw text, because
 llama-cpp-python would otherwise fall back silently to a format the model never saw.
 A llama.cpp context is not thread-safe, so every call holds a lock.
+
+The context is not reset between calls: llama-cpp-python keeps the KV cache of
+the previous prompt and evaluates only the tokens after the longest common
+prefix, so the fixed head of the answer prompt (instructions and worked example)
+is evaluated once per process, not once per question (measured in bench/).
 """
 
 from __future__ import annotations
@@ -71,7 +76,6 @@ class LlamaCppLLM:
     ) -> Iterator[str]:
         """Yield text pieces as they are generated; stop early when ``cancel`` is set."""
         with self._lock:
-            self._llama.reset()
             if self.uses_chat_template:
                 pieces = self._llama.create_chat_completion(
                     messages=[{"role": "user", "content": prompt}],

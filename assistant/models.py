@@ -214,6 +214,12 @@ def e5_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def e5_dimension(folder: Path) -> int:
+    """The vector size of a rebuilt embedder folder, read from its pooling config (no model load)."""
+    pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    return int(pooling["word_embedding_dimension"])
+
+
 def rebuild_e5(cache_dir: Path) -> Path:
     """The sentence-transformers folder for multilingual-e5-small, built once."""
     fingerprint = e5_fingerprint()

@@ -142,6 +142,7 @@ class Assistant:
         timings["total"] = time.perf_counter() - started
         answer.timings, answer.tokens, answer.hits = timings, tokens, hits
         answer.search_query = search_query or question
+        answer.prompt = prompt
         answer.stopped = bool(cancel and cancel.is_set())
         return answer
 

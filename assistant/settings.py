@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(700, ge=100, description="Target passage length in characters.")
     chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbouring passages.")
 
+    vector_store: str = Field(
+        "auto",
+        pattern="^(auto|faiss-flat-ip|faiss-hnsw-ip)$",
+        description="FAISS index: 'auto' (exact up to exact_search_limit passages, HNSW above), "
+        "'faiss-flat-ip' (exact) or 'faiss-hnsw-ip' (approximate).",
+    )
+    exact_search_limit: int = Field(
+        200_000, ge=0, description="Largest corpus (in passages) that 'auto' searches exactly; see bench/."
+    )
+
     top_k: int = Field(5, ge=1, le=20, description="Passages given to the model.")
     candidates: int = Field(20, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")

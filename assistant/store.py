@@ -6,7 +6,8 @@
   chunking settings, the documents with their content hashes, build time, and a
   sha256 of every other file (so a damaged file is caught at load time);
 * ``chunks.jsonl``: one passage per line, row i matching vector i;
-* ``vectors.npy`` and ``dense.faiss``: the passage embeddings and their index;
+* ``vectors.npy`` and ``dense.faiss``: the passage embeddings and their FAISS index
+  (exact for small corpora, HNSW for large ones: the kind and why are in the manifest);
 * ``bm25/``: the BM25 index over Dutch-stemmed passage text.
 
 A save builds the complete folder beside the old one, fsyncs every file, then
@@ -44,28 +45,57 @@ class VectorStore(Protocol):
     def save(self, path: Path) -> None: ...
 
 
-class FaissFlatStore:
-    """Exact inner-product search with FAISS; right for corpora up to ~100k passages."""
+FLAT = "faiss-flat-ip"
+HNSW = "faiss-hnsw-ip"
+VECTOR_STORES = (FLAT, HNSW)
+HNSW_NEIGHBOURS = 32  # M: links per vector; more is better recall, more memory and build time
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128  # candidates kept while searching; bench/ measures its recall@10 against exact
 
-    kind = "faiss-flat-ip"
 
-    def __init__(self, index):
+def choose_vector_store(n_vectors: int, requested: str, exact_limit: int) -> tuple[str, str]:
+    """The FAISS index kind for a corpus and why: exact up to ``exact_limit`` passages, HNSW above.
+
+    Exact search is linear in the corpus; bench/ measured where it stops being
+    negligible next to an LLM answer on a laptop CPU. ``requested`` may force a kind.
+    """
+    if requested in VECTOR_STORES:
+        return requested, "set in the settings"
+    if n_vectors <= exact_limit:
+        return FLAT, f"auto: {n_vectors} passages <= {exact_limit}, exact search"
+    return HNSW, f"auto: {n_vectors} passages > {exact_limit}, approximate search"
+
+
+class FaissStore:
+    """Nearest-neighbour search with FAISS: exact (flat) or approximate (HNSW), inner product."""
+
+    def __init__(self, index, kind: str):
         self._index = index
+        self.kind = kind
+        if kind == HNSW:
+            index.hnsw.efSearch = HNSW_EF_SEARCH
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> FaissFlatStore:
+    def build(cls, vectors: np.ndarray, kind: str = FLAT) -> FaissStore:
         import faiss
 
-        index = faiss.IndexFlatIP(vectors.shape[1])
+        dim = vectors.shape[1]
+        if kind == HNSW:
+            index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        elif kind == FLAT:
+            index = faiss.IndexFlatIP(dim)
+        else:
+            raise ValueError(f"unknown vector store kind {kind!r}")
         if len(vectors):
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+        return cls(index, kind)
 
     @classmethod
-    def load(cls, path: Path) -> FaissFlatStore:
+    def load(cls, path: Path, kind: str = FLAT) -> FaissStore:
         import faiss
 
-        return cls(faiss.read_index(str(path)))
+        return cls(faiss.read_index(str(path)), kind)
 
     @property
     def size(self) -> int:
@@ -94,7 +124,7 @@ class IndexData:
     manifest: dict
     chunks: list[Chunk]
     vectors: np.ndarray
-    dense: FaissFlatStore
+    dense: FaissStore
     bm25: object  # bm25s.BM25
 
     @property
@@ -155,8 +185,13 @@ def _fsync_tree(folder: Path) -> None:
         os.close(fd)
 
 
-def save_index(path: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, bm25) -> None:
-    """Write a complete index folder atomically (build aside, fsync, rename)."""
+def save_index(
+    path: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, bm25, store: tuple[str, str] = (FLAT, "")
+) -> None:
+    """Write a complete index folder atomically (build aside, fsync, rename).
+
+    ``store`` is the FAISS index kind and the reason it was chosen; both go into the manifest.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new-", dir=path.parent))
     try:
@@ -164,13 +199,14 @@ def save_index(path: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndar
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
         np.save(staging / "vectors.npy", vectors.astype(np.float32))
-        FaissFlatStore.build(vectors).save(staging / "dense.faiss")
+        FaissStore.build(vectors, store[0]).save(staging / "dense.faiss")
         bm25.save(str(staging / "bm25"), show_progress=False)
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {
             **manifest,
             "format_version": FORMAT_VERSION,
-            "vector_store": FaissFlatStore.kind,
+            "vector_store": store[0],
+            "vector_store_reason": store[1],
             "n_chunks": len(chunks),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
@@ -225,8 +261,13 @@ def load_index(path: Path, expected: dict) -> IndexData:
         chunks = [
             Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        vectors = np.load(path / "vectors.npy")
-        dense = FaissFlatStore.load(path / "dense.faiss")
+        # Memory-mapped: the FAISS index holds the vectors for search; these rows are
+        # only read for the cosine of a few hits and for reuse when re-indexing.
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        kind = manifest.get("vector_store", FLAT)
+        if kind not in VECTOR_STORES:
+            raise ValueError(f"unknown vector store kind {kind!r}")
+        dense = FaissStore.load(path / "dense.faiss", kind)
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
     except Exception as exc:  # any parse failure of a checksummed file means a broken writer
         raise IndexCorruptError(

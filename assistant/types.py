@@ -133,6 +133,7 @@ class Answer:
     tokens: dict[str, int] = field(default_factory=dict)
     search_query: str = ""
     stopped: bool = False  # the user stopped the generation; the partial draft was checked like any other
+    prompt: str = ""  # exactly what the LLM was given (empty when it was not called)
 
     def to_dict(self) -> dict:
         return {

@@ -81,3 +81,37 @@ def test_interrupted_swap_recovers_the_previous_index(make_settings, keyword_emb
     settings.index_path.rename(old)  # as if a save died between its two renames
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
     assert len(index.chunks) == json.loads((settings.index_path / "manifest.json").read_text())["n_chunks"]
+
+
+def test_vector_store_is_chosen_by_corpus_size_and_recorded(make_settings, keyword_embedder, corpus_copy):
+    from assistant.store import FLAT, HNSW, choose_vector_store
+
+    assert choose_vector_store(94, "auto", 200_000)[0] == FLAT
+    assert choose_vector_store(200_001, "auto", 200_000)[0] == HNSW
+    assert choose_vector_store(10, HNSW, 200_000) == (HNSW, "set in the settings")
+
+    small = make_settings(corpus_dir=corpus_copy)
+    build_index(small, keyword_embedder)
+    assert load_index(small.index_path, identity_for(small, keyword_embedder)).dense.kind == FLAT
+
+    # The same corpus over a lowered limit gets HNSW, says why, and finds what exact search finds.
+    large = make_settings(corpus_dir=corpus_copy, index_name="large", exact_search_limit=10)
+    build_index(large, keyword_embedder)
+    exact = load_index(small.index_path, identity_for(small, keyword_embedder))
+    approx = load_index(large.index_path, identity_for(large, keyword_embedder))
+    assert approx.manifest["vector_store"] == HNSW
+    assert "> 10" in approx.manifest["vector_store_reason"]
+    query = keyword_embedder.embed_queries(["Welke drie strategieën noemen de auteurs voor bestuurders?"])[0]
+    assert list(approx.dense.search(query, 5)[0]) == list(exact.dense.search(query, 5)[0])
+
+
+def test_forcing_another_vector_store_rebuilds_without_reembedding(make_settings, keyword_embedder, corpus_copy):
+    from assistant.store import HNSW
+
+    settings = make_settings(corpus_dir=corpus_copy)
+    first = build_index(settings, keyword_embedder)
+    forced = make_settings(corpus_dir=corpus_copy, vector_store=HNSW)
+    report = build_index(forced, keyword_embedder)
+    assert not report.unchanged and report.embedded == 0 and report.reused == first.chunks
+    assert load_index(forced.index_path, identity_for(forced, keyword_embedder)).dense.kind == HNSW
+    assert build_index(forced, keyword_embedder).unchanged
