@@ -5,7 +5,7 @@ BRON := .venv/bin/bron
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat ask index test lint clean browser
+.PHONY: setup chat ask index test lint clean browser bench
 
 .venv/.installed: pyproject.toml Makefile
 	test -d .venv || python3 -m venv .venv
@@ -30,6 +30,10 @@ ask: setup
 
 chat: setup
 	$(BRON) chat
+
+# Benchmarks (about 35 minutes on 2 cores): results in bench/results/<machine>-<date>.{json,md}.
+bench: setup
+	$(PY) -m bench
 
 # The browser test drives Debian's chromium (Playwright's own browser download is not reachable offline).
 browser:

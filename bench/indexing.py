@@ -1,0 +1,111 @@
+"""Indexing throughput against sentence-transformers ``encode``, and re-indexing an unchanged corpus."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from assistant.chunking import chunk_document
+from assistant.documents import load_corpus
+from assistant.embedding import load_embedder
+from assistant.indexing import build_index, embedding_text
+from assistant.settings import Settings
+from bench.stats import Timer, summary
+
+
+def bench_indexing(settings: Settings, repeats: int, log=print) -> dict:
+    """Passages per second of a full ``build_index`` and of ``encode`` on the same texts, interleaved."""
+    embedder = load_embedder(settings)
+    model = embedder._model  # the same loaded model, called directly
+    documents, _ = load_corpus(settings.corpus_dir)
+    chunks = [c for d in documents for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)]
+    texts = [embedding_text(c) for c in chunks]
+    encode_args = {
+        "prompt_name": "passage",
+        "batch_size": settings.embed_batch_size,
+        "normalize_embeddings": True,
+        "convert_to_numpy": True,
+        "show_progress_bar": False,
+    }
+    model.encode(texts[: settings.embed_batch_size], **encode_args)  # warm-up, not timed
+    product, embed_only, direct, chunking = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="bron-bench-") as tmp:
+        scratch = settings.model_copy(update={"index_dir": Path(tmp)})
+        for r in range(repeats):
+            with Timer() as encode:
+                model.encode(texts, **encode_args)
+            direct.append(len(texts) / encode.seconds)
+            embedding = []
+            with Timer() as build:
+                build_index(scratch, _Timed(embedder, embedding), rebuild=True)
+            product.append(len(texts) / build.seconds)
+            with Timer() as split:
+                for d in load_corpus(settings.corpus_dir)[0]:
+                    chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)
+            chunking.append(split.seconds)
+            embed_only.append(len(texts) / sum(embedding))
+            log(
+                f"  run {r + 1}/{repeats}: encode {direct[-1]:5.1f} passages/s, bron index {product[-1]:5.1f} "
+                f"(its embedding step {embed_only[-1]:5.1f})"
+            )
+    return {
+        "passages": len(texts),
+        "encode_passages_s": summary(direct),
+        "index_passages_s": summary(product),
+        "index_embedding_step_passages_s": summary(embed_only),
+        "index_seconds": summary(len(texts) / p for p in product),
+        "embedding_step_seconds": summary(len(texts) / e for e in embed_only),
+        "read_and_chunk_seconds": summary(chunking),
+        "ratio_p50": summary(p / d for p, d in zip(product, direct, strict=True))["p50"],
+        "embedding_step_ratio_p50": summary(e / d for e, d in zip(embed_only, direct, strict=True))["p50"],
+    }
+
+
+class _Timed:
+    """An embedder that records how long its passage embedding calls take."""
+
+    def __init__(self, inner, seconds: list[float]):
+        self._inner, self._seconds = inner, seconds
+        self.name, self.fingerprint, self.dim = inner.name, inner.fingerprint, inner.dim
+
+    def embed_passages(self, texts):
+        with Timer() as t:
+            vectors = self._inner.embed_passages(texts)
+        self._seconds.append(t.seconds)
+        return vectors
+
+    def embed_queries(self, texts):
+        return self._inner.embed_queries(texts)
+
+
+def bench_reindex(settings: Settings, repeats: int, log=print) -> dict:
+    """Wall time of ``bron index`` (a new process) when nothing changed, on a copy of the index."""
+    with tempfile.TemporaryDirectory(prefix="bron-bench-") as tmp:
+        shutil.copytree(settings.index_path, Path(tmp) / settings.index_name)
+        env = {
+            "BRON_INDEX_DIR": tmp,
+            "BRON_CORPUS_DIR": str(settings.corpus_dir),
+            "BRON_CACHE_DIR": str(settings.cache_dir),
+        }
+        seconds = []
+        for r in range(repeats):
+            with Timer() as t:
+                done = subprocess.run(
+                    [sys.executable, "-m", "assistant.cli", "index"],
+                    env={**_base_env(), **env},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+            seconds.append(t.seconds)
+            log(f"  run {r + 1}/{repeats}: {t.seconds:.2f} s: {done.stdout.strip()}")
+    return {"command": "bron index (unchanged corpus)", "seconds": summary(seconds)}
+
+
+def _base_env() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("BRON_")}
