@@ -31,9 +31,10 @@ ask: setup
 chat: setup
 	$(BRON) chat
 
-# Benchmarks (about 35 minutes on 2 cores): results in bench/results/<machine>-<date>.{json,md}.
+# Benchmarks (about 45 minutes on 2 cores): results in bench/results/<machine>-<date>.{json,md}.
+# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--only answers".
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 # The browser test drives Debian's chromium (Playwright's own browser download is not reachable offline).
 browser:
