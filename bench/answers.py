@@ -8,9 +8,7 @@ prompt's fixed head; the comparison is like for like.
 
 from __future__ import annotations
 
-import contextlib
-import os
-
+from assistant.llm import LlamaCppLLM
 from assistant.models import locate_llm
 from assistant.prompting import ABSTAIN, load_template
 from assistant.qa import STOP_SEQUENCES, Assistant
@@ -19,18 +17,9 @@ from bench.stats import Timer, summary
 
 
 def raw_llama(settings: Settings, n_threads: int | None = None):
-    from llama_cpp import Llama
-
-    threads = n_threads or settings.n_threads
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
-        return Llama(
-            model_path=str(locate_llm(settings.llm, settings.cache_dir)),
-            n_ctx=settings.n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            seed=settings.seed,
-            verbose=False,
-        )
+    """A bare ``llama_cpp.Llama``, constructed exactly as the product constructs its own."""
+    path = locate_llm(settings.llm, settings.cache_dir)
+    return LlamaCppLLM(path, settings.n_ctx, n_threads or settings.n_threads, settings.seed)._llama
 
 
 def raw_complete(llama, prompt: str, max_tokens: int, temperature: float, stop: list[str] | None) -> dict:

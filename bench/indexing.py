@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -106,6 +107,4 @@ def bench_reindex(settings: Settings, repeats: int, log=print) -> dict:
 
 
 def _base_env() -> dict:
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith("BRON_")}
