@@ -19,7 +19,7 @@ from assistant.indexing import identity_for
 from assistant.llm import LLM, load_llm
 from assistant.prompting import ABSTAIN, FALLBACK_INTRO, build_answer_prompt, copies_template_example
 from assistant.retrieval import retrieve_hybrid
-from assistant.settings import Settings
+from assistant.settings import Settings, make_settings
 from assistant.store import IndexData, load_index
 from assistant.types import Answer, Citation, Hit, SentenceCheck
 
@@ -66,7 +66,7 @@ class Assistant:
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if not overrides:
             return self
-        settings = type(self.settings)(**{**self.settings.model_dump(), **overrides})
+        settings = make_settings(**{**self.settings.model_dump(), **overrides})
         same_llm = (settings.llm, settings.n_ctx, settings.n_threads) == (
             self.settings.llm,
             self.settings.n_ctx,

@@ -7,12 +7,19 @@ the fastest model in the test suite.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# A plain folder name: no separators, no '.', '..' or hidden names. The index is written
+# by moving aside whatever folder sits at index_dir/index_name, so a name like
+# '../corpus' or '' would replace the corpus or every index.
+INDEX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def available_cpus(cap: int = 8) -> int:
@@ -27,11 +34,15 @@ def available_cpus(cap: int = 8) -> int:
 class Settings(BaseSettings):
     """Everything a run of bron can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="BRON_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="BRON_", extra="forbid", frozen=True, allow_inf_nan=False)
 
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of documents to index.")
     index_dir: Path = Field(PROJECT_ROOT / "index", description="Folder that holds built indexes.")
-    index_name: str = Field("default", description="Name of the index folder under index_dir.")
+    index_name: str = Field(
+        "default",
+        description="Name of the index folder under index_dir: letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit (at most 64 characters).",
+    )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "bron",
         description="Where prepared models live (rebuilt embedder, assembled GGUF).",
@@ -57,17 +68,23 @@ class Settings(BaseSettings):
     candidates: int = Field(20, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     min_relevance: float = Field(
-        0.80,
+        ge=-1.0,
+        le=1.0,
+        default=0.80,
         description="Cosine (query vs passage) below which a passage counts as irrelevant; "
         "if no passage reaches it, bron abstains.",
     )
     min_quote_relevance: float = Field(
-        0.84,
+        ge=-1.0,
+        le=1.0,
+        default=0.84,
         description="Cosine (query vs source sentence) a sentence needs to be quoted when the draft fails; "
         "below it bron abstains instead of quoting loosely related text.",
     )
     min_support: float = Field(
-        0.84,
+        ge=-1.0,
+        le=1.0,
+        default=0.84,
         description="Cosine (answer sentence vs best sentence of a cited passage) a sentence needs "
         "to count as supported.",
     )
@@ -99,7 +116,20 @@ class Settings(BaseSettings):
     seed: int = Field(0, description="Sampling seed.")
 
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
-    language: str = Field("auto", description="Answer language: 'auto' (that of the question), 'nl' or 'en'.")
+    language: Literal["auto", "nl", "en"] = Field(
+        "auto", description="Answer language: 'auto' (that of the question), 'nl' or 'en'."
+    )
+
+    @field_validator("index_name")
+    @classmethod
+    def _plain_index_name(cls, value: str) -> str:
+        if not INDEX_NAME.fullmatch(value):
+            raise ValueError(
+                "must be a plain folder name (letters, digits, '.', '_', '-'; not starting with '.'; "
+                "no '/'; at most 64 characters)"
+            )
+        return value
+
 
     @property
     def index_path(self) -> Path:
@@ -114,13 +144,34 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def _describe_error(exc: ValidationError | SettingsError) -> str:
+    """One line naming the setting, what is wrong and the value given."""
+    if isinstance(exc, SettingsError):  # e.g. a list setting in the environment that is not JSON
+        return f"invalid setting in the environment: {exc}"
+    error = exc.errors()[0]
+    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    message = error["msg"].removeprefix("Value error, ")
+    extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"invalid setting {name}={error.get('input')!r}: {message}{extra}"
+
+
+def make_settings(**values) -> Settings:
+    """``Settings(**values)`` (plus the environment), with a bad value as an ``InputError``."""
+    from assistant.errors import InputError
+
+    try:
+        return Settings(**values)
+    except (ValidationError, SettingsError) as exc:
+        raise InputError(_describe_error(exc)) from None
+
+
 def load_settings(preset: str = "default", **overrides) -> Settings:
     """Settings from a named preset, then the environment, then explicit overrides."""
     if preset not in PRESETS:
         from assistant.errors import InputError
 
         raise InputError(f"unknown preset '{preset}'; choose one of {', '.join(PRESETS)}")
-    from_env = Settings().model_fields_set
+    from_env = make_settings().model_fields_set
     values = {k: v for k, v in PRESETS[preset].items() if k not in from_env}
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**values)
+    return make_settings(**values)

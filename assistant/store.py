@@ -28,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
 from assistant.types import Chunk
 
 FORMAT_VERSION = 1
@@ -185,13 +185,37 @@ def _fsync_tree(folder: Path) -> None:
         os.close(fd)
 
 
+def is_bron_index(path: Path) -> bool:
+    """Whether ``path`` holds a bron manifest (a JSON object with a format version and an embedder)."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "format_version" in manifest and "embedder" in manifest
+
+
+def refuse_foreign_folder(path: Path) -> None:
+    """Raise unless ``path`` is absent, an empty folder, or a bron index: only those may be replaced."""
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_dir():
+        raise InputError(f"{path} exists and is not an index folder; refusing to replace it")
+    if any(path.iterdir()) and not is_bron_index(path):
+        raise InputError(
+            f"{path} is a non-empty folder without a readable bron manifest; refusing to replace it "
+            "(choose another --index-name, or delete the folder yourself if it is a damaged index)"
+        )
+
+
 def save_index(
     path: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, bm25, store: tuple[str, str] = (FLAT, "")
 ) -> None:
     """Write a complete index folder atomically (build aside, fsync, rename).
 
     ``store`` is the FAISS index kind and the reason it was chosen; both go into the manifest.
+    Refuses to replace anything at ``path`` that is not a bron index (the swap deletes what it replaces).
     """
+    refuse_foreign_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new-", dir=path.parent))
     try:
