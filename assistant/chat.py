@@ -153,6 +153,7 @@ class ChatApp:
                     on_token=lambda t: events.put(("token", t)),
                     cancel=stop,
                     search_query=search_query,
+                    on_evidence=lambda a: events.put(("evidence", a)),
                 )
                 events.put(("answer", answer))
             except BronError as exc:
@@ -168,6 +169,10 @@ class ChatApp:
         try:
             while True:
                 kind, value = events.get()
+                if kind == "evidence":  # shown at once, before the model writes
+                    turn["evidence"] = value.to_dict()
+                    yield update(self.text["evidence_found"])
+                    continue
                 if kind == "token":
                     draft.append(value)
                     if time.monotonic() - shown >= _REFRESH_S:
@@ -176,6 +181,7 @@ class ChatApp:
                         yield update(self.text["writing"].format(n=len(draft)))
                     continue
                 turn.pop("draft", None)
+                turn.pop("evidence", None)
                 if kind == "error":
                     turn["error"] = value
                     yield update(value)
@@ -277,7 +283,7 @@ class ChatApp:
                             label=t["chat"], height=520, elem_id="bron-chat", buttons=["copy"], feedback_options=None
                         )
                         question = gr.Textbox(
-                            label=t["question"], placeholder=t["placeholder"], lines=2, max_lines=6, elem_id="bron-q"
+                            label=t["question"], placeholder=t["placeholder"], lines=1, max_lines=6, elem_id="bron-q"
                         )
                         with gr.Row():
                             send = gr.Button(t["send"], variant="primary", elem_id="bron-send")

@@ -43,8 +43,10 @@ TEXT: dict[str, dict[str, str]] = {
         "too_long": "De vraag is {n} tekens lang; de grens is {limit}.",
         "error": "Dat lukte niet: {message}",
         "internal_error": "Er ging iets onverwachts mis; de details staan in het logboek van de server.",
-        "mode_extractive": "Geciteerd uit de bronnen: de tekst van het model werd niet door de bronnen gesteund, "
-        "dus dit zijn letterlijke zinnen uit de documenten.",
+        "mode_extractive": "Geciteerd uit de bronnen: letterlijke zinnen uit de documenten (het model voegde geen "
+        "gecontroleerde zin toe).",
+        "evidence_label": "Uit de bronnen",
+        "evidence_found": "Bewijs gevonden; het model schrijft een kort antwoord…",
         "mode_abstained": "Niet gevonden: de documenten bevatten geen passage die deze vraag beantwoordt.",
         "mode_stopped": "Gestopt: hieronder alleen wat van het onvolledige concept de controle doorstond.",
         "dropped": "{n} zin(nen) van het model weggelaten: niet gesteund door de bronnen.",
@@ -99,8 +101,10 @@ TEXT: dict[str, dict[str, str]] = {
         "too_long": "The question is {n} characters long; the limit is {limit}.",
         "error": "That did not work: {message}",
         "internal_error": "Something unexpected went wrong; the details are in the server log.",
-        "mode_extractive": "Quoted from the sources: the model's text was not supported by the sources, so these "
-        "are sentences copied from the documents.",
+        "mode_extractive": "Quoted from the sources: sentences copied from the documents (the model added no "
+        "sentence that passed the checks).",
+        "evidence_label": "From the sources",
+        "evidence_found": "Evidence found; the model is writing a short answer…",
         "mode_abstained": "Not found: the documents hold no passage that answers this question.",
         "mode_stopped": "Stopped: below is only what of the unfinished draft passed the checks.",
         "dropped": "{n} sentence(s) of the model left out: not supported by the sources.",
@@ -146,15 +150,34 @@ def link_citations(text: str, turn: int, known: set[int]) -> str:
     return _MARKER.sub(link, escape(text, quote=False))
 
 
+def _quotes_html(answer: dict, index: int, text: dict[str, str]) -> str:
+    known = {c["n"] for c in answer["citations"]}
+    items = "".join(
+        f"<li>“{escape(q['text'], quote=False)}” {link_citations('[{}]'.format(q['n']), index, known)}</li>"
+        for q in answer.get("quotes", [])
+    )
+    return f"<div class='bron-evidence'><strong>{text['evidence_label']}</strong><ul>{items}</ul></div>"
+
+
 def answer_message(turn: dict, index: int, text: dict[str, str]) -> str:
-    """The assistant's chat message for one turn (HTML inside the chatbot's Markdown)."""
+    """The assistant's chat message for one turn (HTML inside the chatbot's Markdown).
+
+    Evidence first: the quotes appear as soon as they are chosen; the model's direct
+    answer, once checked, goes above them.
+    """
     if turn.get("error"):
         return f"⚠️ {escape(turn['error'])}"
     answer = turn.get("answer")
     if answer is None:
+        evidence = turn.get("evidence")
+        parts = []
         if turn.get("draft"):
             draft = escape(turn["draft"], quote=False)
-            return f"<em>{text['draft_label']}</em>\n\n<span class='bron-draft'>{draft}</span>"
+            parts.append(f"<em>{text['draft_label']}</em>\n\n<span class='bron-draft'>{draft}</span>")
+        if evidence:
+            parts.append(_quotes_html(evidence, index, text))
+        if parts:
+            return "\n\n".join(parts)
         return f"<em>{text['queued'] if turn.get('queued') else text['searching']}</em>"
     parts = []
     if answer.get("stopped"):
@@ -164,13 +187,13 @@ def answer_message(turn: dict, index: int, text: dict[str, str]) -> str:
     elif answer["mode"] == "abstained":
         parts.append(f"<div class='bron-badge bron-abstained'>{text['mode_abstained']}</div>")
     known = {c["n"] for c in answer["citations"]}
-    body = answer["answer"]
-    if answer["mode"] == "extractive":
-        body = "\n".join(body.splitlines()[1:])  # the badge says what the first line said
-    parts.append("<br>".join(link_citations(line, index, known) for line in body.splitlines()))
-    dropped = sum(1 for c in answer.get("checks", []) if not c["supported"])
-    if answer["mode"] == "generated" and dropped:
-        parts.append(f"<div class='bron-note'>{text['dropped'].format(n=dropped)}</div>")
+    if answer.get("quotes"):
+        if answer.get("direct"):
+            parts.append(f"<p class='bron-direct'>{link_citations(answer['direct'], index, known)}</p>")
+        parts.append(_quotes_html(answer, index, text))
+    else:
+        body = answer["answer"]
+        parts.append("<br>".join(link_citations(line, index, known) for line in body.splitlines()))
     return "\n\n".join(parts)
 
 
@@ -212,7 +235,7 @@ def sources_html(turns: list[dict], text: dict[str, str]) -> str:
     blocks = []
     for i in range(len(turns) - 1, -1, -1):
         turn = turns[i]
-        answer = turn.get("answer")
+        answer = turn.get("answer") or turn.get("evidence")
         if answer is None:
             continue
         newest = not blocks
@@ -263,6 +286,9 @@ CSS = """
 .bron-badge { border-left: 4px solid #d97706; padding: 4px 8px; margin-bottom: 6px; font-size: 0.92em; }
 .bron-abstained { border-left-color: #6b7280; }
 .bron-draft { color: var(--body-text-color-subdued); }
+.bron-direct { font-weight: 600; margin-bottom: 0.3em; }
+.bron-evidence ul { margin: 0.2em 0 0 1.2em; }
+.bron-evidence li { font-style: italic; }
 a.bron-cite { font-weight: 600; text-decoration: none; }
 """
 

@@ -32,7 +32,13 @@ def headline(report: dict) -> dict[str, float | None]:
     if a:
         for name in (
             "key_fact_accuracy",
+            "key_fact_accuracy_generated",
+            "key_fact_accuracy_extractive",
+            "key_fact_accuracy_direct_only",
             "key_facts_found",
+            "gold_citation_hit",
+            "gold_citation_precision",
+            "gold_quote_hit",
             "abstention_precision",
             "abstention_recall",
             "false_abstention_rate",
@@ -43,7 +49,15 @@ def headline(report: dict) -> dict[str, float | None]:
             "citation_recall_extractive",
             "citation_precision_extractive",
         ):
-            flat[name] = a[name]
+            flat[name] = a.get(name)
+        b = m.get("baseline")
+        if b:
+            for name in ("key_fact_accuracy", "gold_citation_hit", "gold_citation_precision", "abstention_recall"):
+                flat[f"baseline (quotes only) {name}"] = b.get(name)
+        cv = m.get("abstention_calibration", {}).get("cross_validated")
+        if cv:
+            flat["abstention_recall (cross-validated)"] = cv["abstention_recall"]
+            flat["false_abstention_rate (cross-validated)"] = cv["false_abstention_rate"]
         flat["seconds per question (median)"] = a["seconds_per_question"]["median"]
         flat["prompt tokens (median)"] = a["tokens"]["prompt_median"]
         flat["completion tokens (median)"] = a["tokens"]["completion_median"]
@@ -88,11 +102,18 @@ def summary_markdown(report: dict) -> str:
     if a:
         lines += [
             "",
-            f"Answer modes: {a['modes']['generated']} generated, {a['modes']['extractive']} quoted from the sources "
-            f"(extractive fallback), {a['modes']['abstained']} abstained. Citation figures count "
+            f"Answer modes: {a['modes']['generated']} with the model's direct answer above the quotes, "
+            f"{a['modes']['extractive']} quotes alone, {a['modes']['abstained']} abstained. Citation figures count "
             f"{a['answer_sentences_all']} answer sentences ({a['answer_sentences_generated']} written by the model, "
             f"{a['answer_sentences_extractive']} quoted).",
         ]
+        chosen = report["metrics"].get("abstention_calibration", {}).get("chosen")
+        if chosen:
+            lines.append(
+                "Abstention thresholds fitted on all cases: "
+                + ", ".join(f"{k} {v}" for k, v in chosen.items())
+                + " (the cross-validated rows above are scored on held-out folds)."
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -84,16 +84,40 @@ def key_facts_found(answer_text: str, key_facts: list[list[str]]) -> list[bool]:
 
 
 def answer_sentences(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
-    """The answer's sentences with the citation numbers they carry (the fallback's intro line left out).
+    """The answer's claims with the citation numbers they carry: the direct answer, then each quote.
 
     An abstention makes no claim, so it has no sentences to cite.
     """
     if answer.abstained:
         return []
-    text = answer.text
-    if answer.mode == "extractive":
-        text = "\n".join(text.splitlines()[1:])
-    return [(s.text, s.cited) for s in parse_citations(text)]
+    claims = [(s.text, s.cited) for s in parse_citations(answer.direct)] if answer.direct else []
+    return claims + [(q.text, (q.n,)) for q in answer.quotes]
+
+
+def gold_citations(index: IndexData, answer: Answer, case: EvalCase) -> dict:
+    """Citations judged against the gold evidence, independent of any judge.
+
+    ``hit``: some cited passage holds a piece of the gold evidence; ``precise``: per
+    citation, whether its passage holds gold evidence; ``quote_hit``: a quoted sentence
+    overlaps the gold evidence (one contains the other).
+    """
+    gold_rows = set().union(*(evidence_rows(index, e) for e in case.evidence)) if case.evidence else set()
+    cited_rows = [
+        {i for i, chunk in enumerate(index.chunks) if chunk.doc_id == c.doc and chunk.text == c.text}
+        for c in answer.citations
+    ]
+    precise = [bool(rows & gold_rows) for rows in cited_rows]
+    gold_texts = [normalise(e.text) for e in case.evidence]
+    quote_hit = any(
+        normalise(q.text) in g or g in normalise(q.text) or _longest_sentence(g) in normalise(q.text)
+        for q in answer.quotes
+        for g in gold_texts
+    )
+    return {"hit": any(precise), "precise": precise, "quote_hit": quote_hit}
+
+
+def _longest_sentence(text: str) -> str:
+    return max((s.text for s in split_sentences(text)), key=len, default=text)
 
 
 def judge_citations(judge: SupportJudge, answer: Answer, document_language: dict[str, str]) -> list[dict]:
@@ -143,6 +167,20 @@ def answer_metrics(results: list[dict]) -> dict:
         "abstention_recall": _share(sum(1 for r in unanswerable if r["answer"]["abstained"]), len(unanswerable)),
         "false_abstention_rate": _share(sum(1 for r in answerable if r["answer"]["abstained"]), len(answerable)),
     }
+    answered = [r for r in answerable if not r["answer"]["abstained"]]
+    gold = [r["gold"] for r in answered]
+    precise = [p for g in gold for p in g["precise"]]
+    metrics["gold_citation_hit"] = _share(sum(g["hit"] for g in gold), len(gold))
+    metrics["gold_citation_precision"] = _share(sum(precise), len(precise))
+    metrics["gold_quote_hit"] = _share(sum(g["quote_hit"] for g in gold), len(gold))
+    for mode in ("generated", "extractive"):
+        subset = [r for r in answerable if r["answer"]["mode"] == mode]
+        metrics[f"key_fact_accuracy_{mode}"] = _share(sum(1 for r in subset if all(r["key_facts_found"])), len(subset))
+        metrics[f"answerable_{mode}"] = len(subset)
+    direct = [r for r in answerable if r["answer"]["mode"] == "generated"]
+    metrics["key_fact_accuracy_direct_only"] = _share(
+        sum(1 for r in direct if all(r["key_facts_in_direct"])), len(direct)
+    )
     for label, chosen in (("all", results), ("generated", None), ("extractive", None)):
         subset = chosen if chosen is not None else [r for r in results if r["answer"]["mode"] == label]
         sentences = [v for r in subset for v in r["citation_verdicts"]]
@@ -166,6 +204,79 @@ def answer_metrics(results: list[dict]) -> dict:
         "completion_total": sum(completion),
     }
     return metrics
+
+
+# Candidate thresholds for the abstention rules; the evidence signals are recorded per answer.
+_GATE_GRID = [round(0.80 + 0.005 * i, 3) for i in range(9)]
+_EVIDENCE_GRID = [round(0.80 + 0.005 * i, 3) for i in range(17)]
+_OVERLAP_GRID = [0.0, 0.1, 0.2, 0.3]
+
+
+def _would_abstain(signals: dict, gate: float, evidence: float, overlap: float) -> bool:
+    if "best_evidence" not in signals:  # nothing passed the relevance gate the eval ran with
+        return True
+    if signals["missing_names"] or not signals["type_found"]:
+        return True
+    return (
+        signals["best_passage"] < gate or signals["best_evidence"] < evidence or signals["evidence_overlap"] < overlap
+    )
+
+
+def _abstention_rates(rows: list[dict], params: tuple[float, float, float]) -> tuple[float, float]:
+    unanswerable = [r for r in rows if not r["answerable"]]
+    answerable = [r for r in rows if r["answerable"]]
+    recall = sum(_would_abstain(r["answer"]["signals"], *params) for r in unanswerable) / max(1, len(unanswerable))
+    false = sum(_would_abstain(r["answer"]["signals"], *params) for r in answerable) / max(1, len(answerable))
+    return recall, false
+
+
+def _best_params(rows: list[dict], max_false: float) -> tuple[float, float, float]:
+    """The thresholds with the highest abstention recall whose false-abstention rate stays within ``max_false``."""
+    best, best_key = (_GATE_GRID[0], _EVIDENCE_GRID[0], 0.0), (-1.0, 0.0, 0.0)
+    for gate in _GATE_GRID:
+        for evidence in _EVIDENCE_GRID:
+            for overlap in _OVERLAP_GRID:
+                recall, false = _abstention_rates(rows, (gate, evidence, overlap))
+                key = (recall if false <= max_false else -1.0, -false, -(gate + evidence + overlap))
+                if key > best_key:
+                    best, best_key = (gate, evidence, overlap), key
+    return best
+
+
+def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.05, seed: int = 0) -> dict:
+    """Choose min_relevance, min_evidence_relevance and min_evidence_overlap, and say how well that generalises.
+
+    The thresholds are fitted on all cases (what the settings should use) and, to
+    estimate how they do on questions not seen, fitted on k-1 folds and scored on the
+    held-out fold (stratified by answerability). Fixed rules (names the documents never
+    mention, an asked-for year or number absent) apply in both.
+    """
+    import random
+
+    rows = [r for r in rows if r["answer"].get("signals")]
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda i: rows[i]["answerable"])  # stratify: deal both groups round the folds
+    held: list[tuple[bool, bool]] = []  # (answerable, abstained)
+    for f in range(folds):
+        test = order[f::folds]
+        train = [rows[i] for i in order if i not in set(test)]
+        params = _best_params(train, max_false)
+        held += [(rows[i]["answerable"], _would_abstain(rows[i]["answer"]["signals"], *params)) for i in test]
+    fitted = _best_params(rows, max_false)
+    recall, false = _abstention_rates(rows, fitted)
+    unanswerable = [a for ok, a in held if not ok]
+    answerable = [a for ok, a in held if ok]
+    return {
+        "chosen": {"min_relevance": fitted[0], "min_evidence_relevance": fitted[1], "min_evidence_overlap": fitted[2]},
+        "in_sample": {"abstention_recall": recall, "false_abstention_rate": false},
+        "cross_validated": {
+            "abstention_recall": _share(sum(unanswerable), len(unanswerable)),
+            "false_abstention_rate": _share(sum(answerable), len(answerable)),
+            "folds": folds,
+            "max_false_abstention": max_false,
+        },
+    }
 
 
 def file_digest(path: Path) -> str:
@@ -204,13 +315,17 @@ def run_eval(
     progress: Progress | None = None,
     cases_file: Path = CASES_FILE,
     answer_ids: set[str] | None = None,
+    baseline: bool = True,
 ) -> dict:
     """Evaluate ``cases``; returns the report (settings, fingerprints, per-case results, metrics).
 
     Retrieval is scored on every case (it is cheap); the LLM answers every case, or
     only those in ``answer_ids`` (the CI gate's subset), or none (``with_answers=False``).
+    With ``baseline``, every answered case is also answered by the quotes alone (no model),
+    so the model's part is measured against the plain deterministic answer.
     """
     started = time.perf_counter()
+    quotes_only = assistant.with_settings(answer_writer="quotes")
     document_language = {d: m.get("language", "nl") for d, m in assistant.index.documents.items()}
     results = []
     for case in cases:
@@ -231,6 +346,20 @@ def run_eval(
                 key_facts_found(answer.text, case.key_facts) if not answer.abstained else [False] * len(case.key_facts)
             )
             result["citation_verdicts"] = judge_citations(judge, answer, document_language)
+            result["key_facts_in_direct"] = key_facts_found(answer.direct, case.key_facts)
+            result["gold"] = gold_citations(assistant.index, answer, case) if case.answerable else None
+            if baseline:
+                quoted = quotes_only.ask(case.question)
+                result["baseline"] = {
+                    "answer": quoted.to_dict(),
+                    "key_facts_found": key_facts_found(quoted.text, case.key_facts)
+                    if not quoted.abstained
+                    else [False] * len(case.key_facts),
+                    "citation_verdicts": judge_citations(judge, quoted, document_language),
+                    "key_facts_in_direct": [],
+                    "gold": gold_citations(assistant.index, quoted, case) if case.answerable else None,
+                    "answerable": case.answerable,
+                }
         results.append(result)
         if progress:
             progress(case.id)
@@ -239,6 +368,9 @@ def run_eval(
     answered = [r for r in results if "answer" in r]
     if answered:
         metrics["answers"] = answer_metrics(answered)
+        if baseline:
+            metrics["baseline"] = answer_metrics([r["baseline"] for r in answered])
+            metrics["abstention_calibration"] = calibrate_abstention([r["baseline"] for r in answered])
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": assistant.settings.model_dump(mode="json"),

@@ -15,10 +15,17 @@ ABSTAIN = {
     "nl": "Dit staat niet in de documenten.",
     "en": "The documents do not contain this.",
 }
-FALLBACK_INTRO = {
-    "nl": "Het model gaf geen antwoord dat de bronnen steunen; dit zeggen de bronnen zelf:",
-    "en": "The model's draft was not supported by the sources; this is what the sources say (quoted in Dutch):",
+# Said after ABSTAIN when the evidence shows what is missing.
+NOT_MENTIONED = {
+    "nl": "De documenten noemen {names} niet.",
+    "en": "The documents do not mention {names}.",
 }
+NO_FIGURE = {
+    "nl": {"year": "Ze noemen hierover geen jaartal.", "number": "Ze geven hierover geen getal.",
+           "person": "Ze noemen hierover geen naam."},
+    "en": {"year": "They give no year for this.", "number": "They give no figure for this.",
+           "person": "They name no one for this."},
+}  # fmt: skip
 
 
 @lru_cache(maxsize=8)

@@ -74,12 +74,44 @@ class Settings(BaseSettings):
         description="Cosine (query vs passage) below which a passage counts as irrelevant; "
         "if no passage reaches it, bron abstains.",
     )
-    min_quote_relevance: float = Field(
+    min_evidence_relevance: float = Field(
         ge=-1.0,
         le=1.0,
-        default=0.84,
-        description="Cosine (query vs source sentence) a sentence needs to be quoted when the draft fails; "
-        "below it bron abstains instead of quoting loosely related text.",
+        default=0.80,
+        description="Cosine (question vs best evidence sentence) below which bron abstains instead of quoting "
+        "loosely related text; chosen by cross-validation on the eval set (docs: bron eval --calibrate).",
+    )
+    min_evidence_overlap: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's content words the best evidence sentence must contain, else bron "
+        "abstains; chosen with min_evidence_relevance.",
+    )
+    evidence_units: int = Field(2, ge=1, le=5, description="Most evidence sentences quoted in an answer.")
+    evidence_margin: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="A further evidence sentence is quoted when it scores within this of the best.",
+    )
+    lexical_weight: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Weight of question-word overlap beside the embedder's cosine in evidence scores.",
+    )
+    answer_writer: Literal["model", "quotes"] = Field(
+        "model",
+        description="'model': the LLM adds a one-sentence direct answer above the quotes when it passes the checks; "
+        "'quotes': the quotes alone (the baseline the eval measures the model against).",
+    )
+    responsive_margin: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="The model's sentence is kept only if its cosine to the question is at least the best "
+        "evidence's minus this.",
     )
     min_support: float = Field(
         ge=-1.0,
@@ -111,7 +143,7 @@ class Settings(BaseSettings):
         "is steadiest (bench/ measured 1 against 2).",
     )
     n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
-    max_answer_tokens: int = Field(200, ge=16, description="Most tokens the LLM may generate.")
+    max_answer_tokens: int = Field(60, ge=16, description="Most tokens the LLM may generate for the direct answer.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(0, description="Sampling seed.")
 
@@ -130,7 +162,6 @@ class Settings(BaseSettings):
             )
         return value
 
-
     @property
     def index_path(self) -> Path:
         return self.index_dir / self.index_name
@@ -140,7 +171,7 @@ PRESETS: dict[str, dict] = {
     "default": {},
     # One LLM thread in tests: CI runs a browser and servers beside the model, and two
     # spinning llama.cpp threads on a 2-core machine then slow down badly.
-    "test": {"llm": "gemma3-270m", "max_answer_tokens": 120, "n_threads": 1},
+    "test": {"llm": "gemma3-270m", "n_threads": 1},
 }
 
 

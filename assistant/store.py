@@ -16,6 +16,7 @@ swaps the two with renames: a reader sees the old index or the new, never a mix.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -130,6 +131,13 @@ class IndexData:
     @property
     def documents(self) -> dict[str, dict]:
         return self.manifest["documents"]
+
+    @functools.cached_property
+    def vocabulary(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words and stated numbers of all passages and headings (computed on first use)."""
+        from assistant.evidence import corpus_vocabulary
+
+        return corpus_vocabulary([f"{c.section} {c.text}" for c in self.chunks])
 
 
 def expected_identity(embedder_name: str, embedder_fingerprint: str, dim: int, chunk_chars: int, overlap: int) -> dict:

@@ -111,13 +111,26 @@ class SentenceCheck:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Quote:
+    """A piece of evidence shown with the answer: a source sentence (and its continuation), cited as ``[n]``."""
+
+    n: int
+    text: str
+    relevance: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
-    """The product's answer to one question.
+    """The product's answer to one question, evidence first.
 
-    ``mode`` is ``generated`` (the model's draft passed the checks, perhaps with
-    sentences dropped), ``extractive`` (the draft failed, so the answer quotes
-    source sentences) or ``abstained`` (nothing relevant was found).
+    ``quotes`` are the source sentences that answer the question, always shown.
+    ``mode`` is ``generated`` (the model's one-sentence ``direct`` answer passed the
+    checks and is shown above the quotes), ``extractive`` (the quotes alone are the
+    answer) or ``abstained`` (the documents do not answer it; ``abstain_reason`` says why).
     """
 
     question: str
@@ -134,6 +147,10 @@ class Answer:
     search_query: str = ""
     stopped: bool = False  # the user stopped the generation; the partial draft was checked like any other
     prompt: str = ""  # exactly what the LLM was given (empty when it was not called)
+    direct: str = ""  # the model's checked direct answer, with its [n] marks ("" when the quotes stand alone)
+    quotes: list[Quote] = field(default_factory=list)
+    abstain_reason: str = ""
+    signals: dict[str, object] = field(default_factory=dict)  # what the evidence selection measured
 
     def to_dict(self) -> dict:
         return {
@@ -149,4 +166,8 @@ class Answer:
             "tokens": self.tokens,
             "search_query": self.search_query,
             "stopped": self.stopped,
+            "direct": self.direct,
+            "quotes": [q.to_dict() for q in self.quotes],
+            "abstain_reason": self.abstain_reason,
+            "signals": self.signals,
         }

@@ -23,13 +23,14 @@ FACT = (
     "aandeel koop zou moeten stijgen van 18 naar 45"
 )
 QUESTION = "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
+DIRECT = "In 1997 werd met het herstructureringsbeleid voorgesteld de sociale huur te verlagen van 65 naar 42"
 
 
 @pytest.fixture
 def chat(make_settings, keyword_embedder, corpus_copy):
-    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.8, min_quote_relevance=0.2)
+    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2)
     build_index(settings, keyword_embedder)
-    llm = ScriptedLLM(f"{FACT} [1].")
+    llm = ScriptedLLM(f"{DIRECT} [1].")
 
     def open_assistant(s):
         return Assistant(s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)), llm)
@@ -51,6 +52,7 @@ def test_answer_streams_then_shows_checked_answer_with_sources(chat):
     assert status == NL["queued"]
     statuses = [u[2] for u in updates]
     assert NL["searching"] in statuses
+    assert statuses.index(NL["evidence_found"]) < min(i for i, s in enumerate(statuses) if s.startswith("Het model"))
     assert any(s.startswith("Het model schrijft") for s in statuses)  # tokens arrived before the end
     chatbot, sources, final_status, turns = updates[-1]
     answer = turns[-1]["answer"]
@@ -172,9 +174,9 @@ class _OneAtATimeLLM(ScriptedLLM):
 def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embedder, corpus_copy):
     from gradio_client import Client
 
-    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.8, min_quote_relevance=0.2)
+    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2)
     build_index(settings, keyword_embedder)
-    llm = _OneAtATimeLLM(f"{FACT} [1].")
+    llm = _OneAtATimeLLM(f"{DIRECT} [1].")
     app = ChatApp(
         settings,
         open_assistant=lambda s: Assistant(

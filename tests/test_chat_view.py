@@ -40,16 +40,23 @@ def test_sources_panel_shows_card_with_metadata_and_no_markup_from_documents():
 
 
 def test_each_mode_says_what_happened():
-    extractive = _answer("extractive", "intro regel\n“De huur daalt sterk.” [1]")
-    assert NL["mode_extractive"] in answer_message({"answer": extractive}, 0, NL)
-    assert "intro regel" not in answer_message({"answer": extractive}, 0, NL)
+    quotes = [{"n": 1, "text": "De huur daalt <b>sterk</b>.", "relevance": 0.9}]
+    extractive = _answer("extractive", "“De huur daalt sterk.” [1]", quotes=quotes)
+    html = answer_message({"answer": extractive}, 0, NL)
+    assert NL["mode_extractive"] in html and NL["evidence_label"] in html
+    assert "“De huur daalt &lt;b&gt;sterk&lt;/b&gt;.”" in html and 'href="#bron-t0-s1"' in html
     abstained = _answer("abstained", "Dit staat niet in de documenten.", citations=[])
     assert NL["mode_abstained"] in answer_message({"answer": abstained}, 0, NL)
-    generated = _answer(checks=[{"supported": False}, {"supported": True}])
-    assert "1 zin(nen)" in answer_message({"answer": generated}, 0, NL)
+    generated = _answer(direct="De huur daalt [1].", quotes=quotes)
+    html = answer_message({"answer": generated}, 0, NL)
+    assert html.index("bron-direct") < html.index(NL["evidence_label"])  # the direct answer above its evidence
+    assert NL["mode_extractive"] not in html
     stopped = _answer(stopped=True)
     assert NL["mode_stopped"] in answer_message({"answer": stopped}, 0, NL)
     assert NL["draft_label"] in answer_message({"answer": None, "draft": "Half af"}, 0, NL)
+    # While the model writes, the evidence is already there.
+    waiting = answer_message({"answer": None, "evidence": extractive, "draft": "De hu"}, 0, NL)
+    assert NL["evidence_label"] in waiting and NL["draft_label"] in waiting
 
 
 def test_messages_alternate_and_errors_are_readable():

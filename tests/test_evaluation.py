@@ -3,9 +3,16 @@
 import json
 
 from assistant.eval_report import compare_markdown, gate_failures, headline, write_report
-from assistant.evaluation import answer_metrics, answer_sentences, judge_citations, key_facts_found, retrieval_metrics
+from assistant.evaluation import (
+    answer_metrics,
+    answer_sentences,
+    calibrate_abstention,
+    judge_citations,
+    key_facts_found,
+    retrieval_metrics,
+)
 from assistant.judge import Verdict, agreement
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, Quote
 
 
 def test_retrieval_recall_and_mrr():
@@ -29,11 +36,27 @@ def _citation(n, text):
     return Citation(n, "d", "T", "S", 1, 2, text)
 
 
-def test_extractive_intro_line_is_not_an_answer_sentence():
-    answer = Answer("q", "Het model gaf geen antwoord:\n“Zin een.” [1]\n“Zin twee.” [2]", [], False, "extractive", "nl")
-    assert [s for s, _ in answer_sentences(answer)] == ["“Zin een.”", "“Zin twee.”"]
-    assert [c for _, c in answer_sentences(answer)] == [(1,), (2,)]
+def test_answer_sentences_are_the_direct_answer_and_each_quote():
+    quotes = [Quote(1, "Zin een."), Quote(2, "Zin twee.")]
+    answer = Answer("q", "“Zin een.” [1]\n“Zin twee.” [2]", [], False, "extractive", "nl", quotes=quotes)
+    assert answer_sentences(answer) == [("Zin een.", (1,)), ("Zin twee.", (2,))]
+    answer.direct, answer.mode = "Eén en twee [1][2].", "generated"
+    assert answer_sentences(answer)[0] == ("Eén en twee.", (1, 2))
     assert answer_sentences(Answer("q", "Dit staat niet in de documenten.", [], True, "abstained", "nl")) == []
+
+
+def test_abstention_calibration_fits_on_folds_and_scores_held_out():
+    def row(answerable, evidence, missing=()):
+        signals = {"best_passage": 0.85, "best_evidence": evidence, "evidence_overlap": 0.5, "type_found": True,
+                   "missing_names": list(missing)}  # fmt: skip
+        return {"answerable": answerable, "answer": {"signals": signals}}
+
+    rows = [row(True, 0.86 + 0.001 * i) for i in range(20)] + [row(False, 0.81 + 0.001 * i) for i in range(10)]
+    rows.append(row(False, 0.95, missing=["VVD"]))  # a fixed rule, whatever the thresholds
+    result = calibrate_abstention(rows)
+    assert 0.82 <= result["chosen"]["min_evidence_relevance"] <= 0.86
+    assert result["in_sample"]["abstention_recall"] == 1.0 and result["in_sample"]["false_abstention_rate"] == 0.0
+    assert result["cross_validated"]["abstention_recall"] > 0.8
 
 
 class WordJudge:
@@ -46,8 +69,8 @@ class WordJudge:
 
 def test_alce_precision_counts_irrelevant_and_needed_citations():
     citations = [_citation(1, "de huur daalt sterk"), _citation(2, "het weer is mooi"), _citation(3, "in de stad")]
-    answer = Answer("q", "De huur daalt [1][2]. Huur daalt in de stad [1][3]. Zonder bron.", citations, False,
-                    "generated", "nl")  # fmt: skip
+    answer = Answer("q", "", citations, False, "generated", "nl",
+                    direct="De huur daalt [1][2]. Huur daalt in de stad [1][3]. Zonder bron.")  # fmt: skip
     verdicts = judge_citations(WordJudge(), answer, {"d": "nl"})
     assert [v["supported"] for v in verdicts] == [True, True, False]
     assert verdicts[0]["precise"] == [True, False]  # [2] neither supports alone nor is needed
@@ -60,6 +83,8 @@ def _result(answerable, abstained, facts=(), verdicts=(), mode=None):
     return {
         "answerable": answerable,
         "key_facts_found": list(facts),
+        "key_facts_in_direct": list(facts),
+        "gold": {"hit": True, "precise": [True], "quote_hit": True},
         "citation_verdicts": list(verdicts),
         "answer": {
             "abstained": abstained, "mode": mode, "timings": {"total": 2.0}, "tokens": {"prompt": 9, "completion": 3},

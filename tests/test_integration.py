@@ -47,3 +47,16 @@ def test_every_kept_sentence_cites_a_retrieved_passage(real_assistant):
     if answer.mode == "generated":
         assert all(check.cited for check in answer.checks if check.supported)
         assert sum(check.supported for check in answer.checks) == answer.text.count("].")
+
+
+def test_year_question_gets_the_sentence_with_the_year_as_evidence(real_assistant):
+    # The draft-first pipeline answered this with "...wetenschappers sinds jaar en dag betogen..."
+    answer = real_assistant.ask("Sinds welk jaar wordt gemengd gebouwd?")
+    assert not answer.abstained and answer.quotes
+    assert "1990" in answer.quotes[0].text and "1990" in answer.text
+    assert answer.timings["evidence_shown"] < answer.timings["total"]
+
+
+def test_question_about_a_party_the_documents_never_name_abstains_and_says_so(real_assistant):
+    answer = real_assistant.ask("Wat vond de VVD van het Rotterdamse plan om armen uit kwetsbare wijken te weren?")
+    assert answer.abstained and "‘VVD’" in answer.text and answer.citations == []

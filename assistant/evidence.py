@@ -1,0 +1,338 @@
+"""Evidence selection: the sentences of the retrieved passages that answer the question.
+
+The answer is built evidence-first. Before the model writes anything, the
+sentences of the retrieved passages are scored against the question and the one
+or two that answer it are chosen; the model then only rephrases those, and the
+quote is the answer whenever its rephrasing does not hold up. Extractive
+selection beats handing the model whole passages on small models, in accuracy and
+in speed (RECOMP, Xu et al. 2023; EXIT, Hwang et al. 2024); the first grounding
+eval here measured the same (quotes 0.78 key facts, the 270M model's own
+sentences 0.44).
+
+A unit of evidence is a sentence, extended with the next sentence where the
+first only introduces what follows (it ends in a colon, announces a list or
+"three strategies", or the next sentence opens with a connective that carries
+its claim). Units are scored by
+
+* dense relevance: the embedder's cosine between the question (as a query) and
+  the unit (as a passage);
+* lexical relevance: the share of the question's content words (stemmed) that
+  occur in the unit;
+* answer type: a question that asks for a year, a number or a person needs
+  evidence that contains one.
+
+Units repeated by overlapping passages are scored once, under the best-ranked
+passage. The same signals decide abstention: a name the question asks about that
+no retrieved passage mentions, or an asked-for year or number that no relevant
+unit contains, means the documents do not answer it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import numpy as np
+
+from assistant.chunking import split_sentences
+from assistant.embedding import Embedder
+from assistant.types import Hit
+
+
+class AnswerType(StrEnum):
+    """What kind of answer a question asks for; ``ANY`` when no specific kind is recognised."""
+
+    YEAR = "year"
+    NUMBER = "number"
+    PERSON = "person"
+    ANY = "any"
+
+
+# Conservative on purpose: "Wanneer is een aanpak geboden?" asks for a condition, "Wie is
+# Dominic Schrijer?" for a description and "Hoeveel aandacht ...?" for an amount in words,
+# so only explicit phrasings count.
+_TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
+    (
+        AnswerType.YEAR,
+        re.compile(
+            r"\b(?:in|sinds|vanaf|tot|uit)?\s*welk jaar\b|\bsinds wanneer\b|\bin welk decennium\b"
+            r"|\b(?:in|since|from) (?:what|which) year\b|\bwhat year\b|\bsince when\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.NUMBER,
+        re.compile(
+            r"\bhoeveel (?:procent|geld|euro|keer|kost\w*|bedraagt|\w+(?:en|s|'s))\b|\bhoe oud\b"
+            r"|\bwelk (?:percentage|bedrag|aantal)\b|\bhow many\b|\bhow much (?:money|did|does|do|is|was)\b"
+            r"|\bby how much\b|\bhow old\b|\bwhat (?:percentage|share|amount|number)\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.PERSON,
+        re.compile(
+            r"^(?:wie|who) (?!is\b|was\b|zijn\b|waren\b|are\b|were\b)\w+"
+            r"|\bwelke (?:auteur|onderzoeker|politicus|wethouder|minister|bestuurder|socioloog|hoogleraar)s?\b"
+            r"|\bwhich (?:author|researcher|politician|alderman|minister|administrator|sociologist|professor)s?\b",
+            re.I,
+        ),
+    ),
+)
+
+_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
+_DIGITS = re.compile(r"\d")
+_NUMBER_WORDS = re.compile(
+    r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|vijftig|honderd|duizend"
+    r"|miljoen|miljard|procent|helft|derde|kwart)\b",
+    re.I,
+)
+# A literature reference, "(Bolt, 2004; Musterd e.a., 2003a)" or "(2004, p. 409)", is not a figure.
+_REFERENCE = re.compile(r"\([^()]*\b(?:1[5-9]|20)\d\d[a-z]?\b[^()]*\)|\bpp?\.\s*\d+(?:\s*[-–]\s*\d+)?")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-Ý][a-zà-ÿ]+(?:[-\s][A-ZÀ-Ý][a-zà-ÿ]+)*")
+
+# A sentence that only announces what follows.
+_INTRODUCES = re.compile(
+    r":\s*$|\b(?:twee|drie|vier|vijf|zes|2|3|4|5|6)\s+\w*(?:en|s)\b.*\b(?:zijn|bestaan|noemen|zijn er)\b"
+    r"|\b(?:als volgt|de volgende|het volgende|namelijk)\b[^.]*[.:]?\s*$",
+    re.I,
+)
+_LIST_ITEM = re.compile(r"^(?:\d+[.)]|ad \d|[-•–]\s)", re.I)
+# A next sentence that carries on the claim of the one before it.
+_CARRIES_ON = re.compile(
+    r"^(?:\d+\.|ad \d|ten eerste|ten tweede|ten derde|ten slotte|dat|dit|deze|die|daarbij|daarom|daardoor|"
+    r"hierdoor|zo|immers|met andere woorden|kortom|bovendien)\b",
+    re.I,
+)
+_MAX_UNIT_CHARS = 600
+
+
+@dataclass(frozen=True)
+class EvidenceUnit:
+    """A sentence (or sentence and continuation) of a retrieved passage, scored against a question.
+
+    ``hit`` is the 0-based rank of the passage it comes from.
+    """
+
+    hit: int
+    text: str
+    dense: float
+    lexical: float
+    has_type: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen evidence and the signals that decide whether to answer at all."""
+
+    answer_type: AnswerType
+    units: tuple[EvidenceUnit, ...]  # chosen, best first
+    candidates: int  # units scored
+    best_dense: float  # best unit's dense relevance (0 when there is no unit)
+    best_lexical: float
+    type_found: bool  # a relevant unit holds the asked-for kind of answer (True when none is asked)
+    missing_names: tuple[str, ...]  # names in the question that no retrieved passage mentions
+
+
+def answer_type(question: str) -> AnswerType:
+    """The kind of answer ``question`` explicitly asks for."""
+    q = " ".join(question.split())
+    for kind, pattern in _TYPE_PATTERNS:
+        if pattern.search(q):
+            return kind
+    return AnswerType.ANY
+
+
+def has_answer_type(text: str, kind: AnswerType) -> bool:
+    """Whether ``text`` contains an answer of the given kind."""
+    if kind is AnswerType.ANY:
+        return True
+    if kind is AnswerType.YEAR:
+        return bool(_YEAR.search(text))
+    if kind is AnswerType.NUMBER:
+        bare = _REFERENCE.sub(" ", text)
+        return bool(_DIGITS.search(bare) or _NUMBER_WORDS.search(bare) or "%" in bare)
+    return bool(_NAME.search(_REFERENCE.sub(" ", text)))
+
+
+def _tokens(text: str) -> set[str]:
+    from assistant.retrieval import bm25_tokenize
+
+    return set(bm25_tokenize([text])[0])
+
+
+def lexical_overlap(question_tokens: set[str], text: str) -> float:
+    """Share of the question's content words (stemmed, no stop words) that occur in ``text``."""
+    if not question_tokens:
+        return 0.0
+    return len(question_tokens & _tokens(text)) / len(question_tokens)
+
+
+@lru_cache(maxsize=1)
+def _english_frequency():
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency
+
+
+def question_names(question: str, language: str) -> list[str]:
+    """Names the question asks about: capitalised words after its first, and acronyms.
+
+    In an English question about Dutch text, common English words ("Court of Audit",
+    "Dutch") are translations rather than names, so only rare words count as names there.
+    """
+    words = re.findall(r"[\w’'-]+", question)
+    names = []
+    for i, word in enumerate(words):
+        core = re.sub(r"[’']s$", "", word.strip("’'-"))
+        if len(core) < 2 or not core[0].isupper():
+            continue
+        acronym = sum(ch.isupper() for ch in core) >= 2
+        if i == 0 and not acronym:
+            continue
+        if language == "en" and not acronym and _english_frequency()(core.lower(), "en") >= 3.0:
+            continue
+        names.append(core)
+    return names
+
+
+def corpus_vocabulary(texts: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-cased words of the texts, and the numbers they state outside literature references."""
+    words: set[str] = set()
+    numbers: set[str] = set()
+    for text in texts:
+        words.update(re.findall(r"\w+", text.lower()))
+        numbers.update(re.findall(r"\d+", _REFERENCE.sub(" ", text)))
+    return frozenset(words), frozenset(numbers)
+
+
+def _mentions(name: str, words: frozenset[str]) -> bool:
+    """Whether every word of ``name`` occurs, also inflected ("Rotterdamse" for "Rotterdam")."""
+    for part in re.findall(r"\w+", name.lower()):
+        if part in words:
+            continue
+        need = max(4, len(part) - 3)
+        if len(part) < 4 or not any(len(w) >= need and w[:need] == part[:need] for w in words):
+            return False
+    return True
+
+
+def missing_names(question: str, language: str, vocabulary: tuple[frozenset[str], frozenset[str]]) -> list[str]:
+    """The question's names and numbers that the documents never mention.
+
+    Checked against the whole corpus rather than the retrieved passages: a name that is
+    somewhere in the documents but not retrieved is a retrieval miss, not a missing fact.
+    Numbers count only where the text states them, not in a literature reference.
+    """
+    words, numbers = vocabulary
+    missing = [name for name in question_names(question, language) if not _mentions(name, words)]
+    missing += [n for n in dict.fromkeys(re.findall(r"\d+", question)) if n not in numbers]
+    return missing
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _restates(question_tokens: set[str], text: str) -> bool:
+    """Whether a sentence mostly repeats the question: at least 60% of its content words are the question's."""
+    tokens = _tokens(text)
+    return bool(tokens) and len(tokens & question_tokens) >= 0.6 * len(tokens)
+
+
+def candidate_units(hits: list[Hit]) -> list[tuple[int, str, str]]:
+    """(passage rank, unit text, the sentence after it) for every sentence of the passages.
+
+    Continuations are joined, duplicates from overlapping passages dropped.
+    """
+    units: list[tuple[int, str, str]] = []
+    seen: set[str] = set()
+    for rank, hit in enumerate(hits):
+        sentences = [s.text for s in split_sentences(hit.chunk.text)]
+        for i, sentence in enumerate(sentences):
+            if len(sentence.split()) < 3 and not sentence.rstrip().endswith(":"):
+                continue
+            text = sentence
+            j = i + 1
+            while j < len(sentences) and len(text) < _MAX_UNIT_CHARS:
+                follows = _LIST_ITEM.match(sentences[j]) or (j == i + 1 and _CARRIES_ON.match(sentences[j]))
+                if _INTRODUCES.search(text) or follows:
+                    text = f"{text} {sentences[j]}"
+                    j += 1
+                else:
+                    break
+            key = _normalise(text)
+            if key in seen or any(key in s for s in seen):
+                continue
+            seen.add(key)
+            units.append((rank, text, sentences[j] if j < len(sentences) else ""))
+    return units
+
+
+def select_evidence(
+    question: str,
+    hits: list[Hit],
+    embedder: Embedder,
+    language: str,
+    max_units: int = 2,
+    margin: float = 0.02,
+    lexical_weight: float = 0.1,
+    type_penalty: float = 0.05,
+    query_vector: np.ndarray | None = None,
+    vocabulary: tuple[frozenset[str], frozenset[str]] | None = None,
+) -> Selection:
+    """Score every unit of the retrieved passages against ``question`` and choose the best.
+
+    A second unit is added when it scores within ``margin`` of the best and says
+    something else. ``query_vector`` saves re-embedding a question already embedded for retrieval;
+    ``vocabulary`` (``corpus_vocabulary`` of all passages) is where the question's names are looked
+    up, by default the retrieved passages.
+    """
+    kind = answer_type(question)
+    if vocabulary is None:
+        vocabulary = corpus_vocabulary([f"{h.chunk.section} {h.chunk.text}" for h in hits])
+    missing = tuple(missing_names(question, language, vocabulary))
+    units = candidate_units(hits)
+    if not units:
+        return Selection(kind, (), 0, 0.0, 0.0, kind is AnswerType.ANY, missing)
+    q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
+    dense = embedder.embed_passages([text for _, text, _ in units]) @ q
+    q_tokens = _tokens(question)
+    scored = []
+    for (rank, text, following), d in zip(units, dense, strict=True):
+        lexical = lexical_overlap(q_tokens, text)
+        if following and _restates(q_tokens, text):
+            # "Why do mixing measures not reduce segregation?" is best matched by the sentence
+            # that says they do not; the reason is in the sentence after it.
+            text = f"{text} {following}"
+        typed = has_answer_type(text, kind)
+        score = float(d) + lexical_weight * lexical - (0.0 if typed else type_penalty)
+        scored.append(EvidenceUnit(rank, text, float(d), lexical, typed, score))
+    scored.sort(key=lambda u: -u.score)
+    best = scored[0]
+    chosen = [best]
+    for unit in scored[1:]:
+        if len(chosen) >= max_units or unit.score < best.score - margin:
+            break
+        if unit.has_type or not best.has_type:
+            chosen.append(unit)
+    relevant = [u for u in scored if u.score >= best.score - 2 * type_penalty]
+    type_found = kind is AnswerType.ANY or any(u.has_type for u in relevant)
+    return Selection(kind, tuple(chosen), len(scored), best.dense, best.lexical, type_found, missing)
+
+
+__all__ = [
+    "AnswerType",
+    "EvidenceUnit",
+    "Selection",
+    "answer_type",
+    "has_answer_type",
+    "question_names",
+    "missing_names",
+    "corpus_vocabulary",
+    "candidate_units",
+    "select_evidence",
+]

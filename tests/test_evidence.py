@@ -1,0 +1,77 @@
+"""Evidence selection: answer types, names, continuations and duplicates (known answers)."""
+
+import pytest
+
+from assistant.evidence import (
+    AnswerType,
+    answer_type,
+    candidate_units,
+    corpus_vocabulary,
+    has_answer_type,
+    missing_names,
+    question_names,
+)
+from assistant.types import Chunk, Hit
+
+
+def _hit(text: str, n: int = 0) -> Hit:
+    return Hit(Chunk(f"d#0.{n}", "d", "Sectie", text, 1, 2, 0, len(text), "h"), 1.0, 0.9)
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Sinds wanneer wordt gemengd gebouwd?", AnswerType.YEAR),
+        ("In welk jaar werd de deelgemeente opgericht?", AnswerType.YEAR),
+        ("In what year did the policy start?", AnswerType.YEAR),
+        ("Hoeveel inwoners heeft Rotterdam?", AnswerType.NUMBER),
+        ("Hoe oud is Jan Willem Duyvendak?", AnswerType.NUMBER),
+        ("By how much did the policy want to reduce social housing?", AnswerType.NUMBER),
+        ("Wie schreef over draconische maatregelen?", AnswerType.PERSON),
+        # Conditions, descriptions and amounts in words are not typed answers.
+        ("Wanneer is een aanpak van de woningvoorraad geboden?", AnswerType.ANY),
+        ("Wie is Dominic Schrijer?", AnswerType.ANY),
+        ("Hoeveel aandacht besteedde de commissie aan welzijnswerk?", AnswerType.ANY),
+        ("Op wie heeft een gemengde buurt een positief effect?", AnswerType.ANY),
+    ],
+)
+def test_answer_type_of_a_question(question, kind):
+    assert answer_type(question) is kind
+
+
+def test_a_literature_reference_is_not_a_figure():
+    assert not has_answer_type("Dat blijkt uit onderzoek (Bolt, 2004; Musterd e.a., 2003a).", AnswerType.NUMBER)
+    assert not has_answer_type("Zo staat het in het rapport (Blok, 2004, p. 409).", AnswerType.NUMBER)
+    assert has_answer_type("Het percentage moest dalen van 65 naar 42.", AnswerType.NUMBER)
+    assert has_answer_type("Er bestaan drie strategieën.", AnswerType.NUMBER)
+    assert has_answer_type("Dit beleid wordt al sinds 1990 gevoerd.", AnswerType.YEAR)
+    assert not has_answer_type("Dit beleid wordt al lang gevoerd.", AnswerType.YEAR)
+
+
+def test_names_in_dutch_and_english_questions():
+    assert question_names("Wat vond de VVD van het plan van Rotterdam?", "nl") == ["VVD", "Rotterdam"]
+    # Translated common words are not names; rare words and acronyms are.
+    assert question_names("What did the Court of Audit's research conclude?", "en") == []
+    assert question_names("What did the CDA think of Charlois?", "en") == ["CDA", "Charlois"]
+
+
+def test_missing_names_and_numbers_are_looked_up_in_the_corpus():
+    vocabulary = corpus_vocabulary(["De Rotterdamse deelgemeente Charlois bouwde in 1997 (Bolt, 2004) woningen."])
+    assert missing_names("Wat deed Rotterdam in Charlois in 1997?", "nl", vocabulary) == []  # inflected form counts
+    assert missing_names("Wat vond de VVD van Charlois?", "nl", vocabulary) == ["VVD"]
+    assert missing_names("Wat gebeurde er in 2004 in Charlois?", "nl", vocabulary) == ["2004"]  # only a reference
+
+
+def test_a_sentence_that_announces_a_list_is_quoted_with_the_list():
+    text = "Er bestaan drie strategieën voor bestuurders: 1. mengen 2. hervormen instituties 3. accepteren gevolgen."
+    units = [u for _, u, _ in candidate_units([_hit(text)])]
+    assert any("1. mengen" in u and "3. accepteren" in u for u in units)
+
+
+def test_a_sentence_repeated_by_overlapping_passages_is_one_unit_under_the_better_passage():
+    a = "Het beleid van gemengd bouwen wordt al sinds 1990 gevoerd. Het is steeds verder geïntensiveerd."
+    b = "Het is steeds verder geïntensiveerd. In 1997 werd een ambitieuze vernieuwing voorgesteld."
+    units = candidate_units([_hit(a, 0), _hit(b, 1)])
+    texts = [u for _, u, _ in units]
+    assert texts.count("Het is steeds verder geïntensiveerd.") == 1
+    assert dict((u, r) for r, u, _ in units)["Het is steeds verder geïntensiveerd."] == 0
