@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
+
 from assistant.citations import check_draft, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
@@ -90,9 +92,11 @@ class Assistant:
             self._llm = load_llm(self.settings)
         return self._llm
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+    def retrieve(self, question: str, top_k: int | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
         s = self.settings
-        return retrieve_hybrid(self.index, self.embedder, question, top_k or s.top_k, s.candidates, s.rrf_k)
+        return retrieve_hybrid(
+            self.index, self.embedder, question, top_k or s.top_k, s.candidates, s.rrf_k, query_vector=query_vector
+        )
 
     def ask(
         self,
@@ -121,7 +125,8 @@ class Assistant:
             answer.timings, answer.hits, answer.search_query = timings, hits, query
             return answer
 
-        hits = self.retrieve(query)
+        q = self.embedder.embed_queries([query])[0]  # once: retrieval, evidence and the responsiveness check
+        hits = self.retrieve(query, query_vector=q)
         timings["retrieve"] = time.perf_counter() - started
         relevant = [h for h in hits if (h.dense_score or 0.0) >= s.min_relevance]
         best_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
@@ -139,6 +144,7 @@ class Assistant:
             s.evidence_units,
             s.evidence_margin,
             s.lexical_weight,
+            query_vector=q,
             vocabulary=self.index.vocabulary,
         )
         timings["evidence"] = time.perf_counter() - t0
@@ -176,7 +182,7 @@ class Assistant:
         timings["prompt_eval"] = (first_token or t2) - t1
         timings["generate"] = t2 - (first_token or t2)
         t3 = time.perf_counter()
-        direct, checks = self._check_direct(draft, used, selection, language, query, evidence.quotes)
+        direct, checks = self._check_direct(draft, used, selection, language, q, evidence.quotes)
         timings["check"] = time.perf_counter() - t3
         answer = evidence
         answer.draft, answer.checks, answer.prompt = draft, checks, prompt
@@ -226,7 +232,7 @@ class Assistant:
         return Answer(question, _quotes_text(quotes), citations, False, "extractive", language, quotes=quotes)
 
     def _check_direct(
-        self, draft: str, units: list[Hit], selection: Selection, language: str, query: str, quotes: list[Quote]
+        self, draft: str, units: list[Hit], selection: Selection, language: str, q: np.ndarray, quotes: list[Quote]
     ) -> tuple[str, list[SentenceCheck]]:
         """The model's first sentence, with its citation, if it is supported, responsive and adds to the quotes."""
         s = self.settings
@@ -252,7 +258,6 @@ class Assistant:
         if not has_answer_type(sentence, selection.answer_type):
             failure = f"does not give the asked-for {selection.answer_type.value}"
         else:
-            q = self.embedder.embed_queries([query])[0]
             relevance = float(self.embedder.embed_passages([sentence])[0] @ q)
             if relevance < selection.best_dense - s.responsive_margin:
                 failure = (

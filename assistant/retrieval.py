@@ -74,9 +74,14 @@ def retrieve_hybrid(
     candidates: int,
     rrf_k: int = 60,
     mode: str = "hybrid",
+    query_vector: np.ndarray | None = None,
 ) -> list[Hit]:
-    """The ``top_k`` passages for a question by ``mode``: hybrid, dense or bm25."""
-    query_vector = embedder.embed_queries([question])[0]
+    """The ``top_k`` passages for a question by ``mode``: hybrid, dense or bm25.
+
+    ``query_vector`` is the question's embedding when the caller already has it.
+    """
+    if query_vector is None:
+        query_vector = embedder.embed_queries([question])[0]
     dense = search_dense(index, query_vector, candidates) if mode in ("hybrid", "dense") else []
     sparse = search_bm25(index, question, candidates) if mode in ("hybrid", "bm25") else []
     fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], k=rrf_k)
