@@ -110,6 +110,7 @@ class ChatApp:
         model: str,
         temperature: float,
         language: str,
+        writer: str | None = None,
         request: gr.Request = None,
     ) -> Iterator[tuple]:
         """Stream the answer to the last, unanswered turn: (chat, sources, status, turns) updates."""
@@ -134,8 +135,10 @@ class ChatApp:
                 raise InputError(f"unknown model '{model}'")
             if language not in LANGUAGES:
                 raise InputError(f"unknown answer language '{language}'")
+            if writer not in (None, "quotes", "model"):
+                raise InputError(f"unknown answer writer '{writer}'")
             assistant = self.assistant().with_settings(
-                top_k=int(top_k), llm=model, temperature=float(temperature), language=language
+                top_k=int(top_k), llm=model, temperature=float(temperature), language=language, answer_writer=writer
             )
         except BronError as exc:
             turn["error"] = self.text["error"].format(message=exc)
@@ -299,6 +302,12 @@ class ChatApp:
                                 value=s.language,
                                 label=t["language"],
                             )
+                            writer = gr.Radio(
+                                [(t["writer_quotes"], "quotes"), (t["writer_model"], "model")],
+                                value=s.answer_writer,
+                                label=t["writer"],
+                                elem_id="bron-writer",
+                            )
                     with gr.Column(scale=2):
                         gr.Markdown(f"### {t['sources']}")
                         sources = gr.HTML(sources_html([], t), elem_id="bron-sources")
@@ -325,7 +334,7 @@ class ChatApp:
             documents_tab.select(self.documents, None, documents, api_visibility="private")
             demo.load(self.documents, None, documents, api_visibility="private")
 
-            answer_inputs = [turns, top_k, model, temperature, language]
+            answer_inputs = [turns, top_k, model, temperature, language, writer]
             answer_outputs = [chatbot, sources, status, turns]
             for trigger in (question.submit, send.click):
                 trigger(

@@ -43,14 +43,27 @@ class BronGroup(click.Group):
 )
 @click.option("--model", "llm", default=None, help="LLM: gemma3-270m, smollm2-135m or a path to a GGUF file.")
 @click.option("--threads", "n_threads", type=int, default=None, help="CPU threads for the LLM.")
+@click.option(
+    "--writer",
+    "answer_writer",
+    type=click.Choice(["quotes", "model"]),
+    default=None,
+    help="Answers as the cited evidence quotes (default) or with the LLM's checked sentence above them.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 @click.pass_context
-def main(ctx, preset, index_name, corpus_dir, llm, n_threads, verbose):
+def main(ctx, preset, index_name, corpus_dir, llm, n_threads, answer_writer, verbose):
     """bron: ask questions about your Dutch documents, with every claim cited."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
     ctx.obj = {
         "preset": preset,
-        "overrides": {"index_name": index_name, "corpus_dir": corpus_dir, "llm": llm, "n_threads": n_threads},
+        "overrides": {
+            "index_name": index_name,
+            "corpus_dir": corpus_dir,
+            "llm": llm,
+            "n_threads": n_threads,
+            "answer_writer": answer_writer,
+        },
     }
 
 

@@ -50,10 +50,14 @@ def headline(report: dict) -> dict[str, float | None]:
             "citation_precision_extractive",
         ):
             flat[name] = a.get(name)
-        b = m.get("baseline")
+        b = m.get("beside")
         if b:
-            for name in ("key_fact_accuracy", "gold_citation_hit", "gold_citation_precision", "abstention_recall"):
-                flat[f"baseline (quotes only) {name}"] = b.get(name)
+            label = "beside: quotes only (baseline)" if b["writer"] == "quotes" else "beside: model writer"
+            names = ["key_fact_accuracy", "gold_citation_hit", "gold_citation_precision", "abstention_recall"]
+            if b["writer"] == "model":
+                names += ["key_fact_accuracy_generated", "key_fact_accuracy_direct_only"]
+            for name in names:
+                flat[f"{label} {name}"] = b.get(name)
         cv = m.get("abstention_calibration", {}).get("cross_validated")
         if cv:
             flat["abstention_recall (cross-validated)"] = cv["abstention_recall"]
@@ -61,6 +65,9 @@ def headline(report: dict) -> dict[str, float | None]:
         flat["seconds per question (median)"] = a["seconds_per_question"]["median"]
         flat["prompt tokens (median)"] = a["tokens"]["prompt_median"]
         flat["completion tokens (median)"] = a["tokens"]["completion_median"]
+    summaries = m.get("summaries")
+    if summaries:
+        flat[f"summary key-point recall ({summaries['writer']})"] = summaries["key_point_recall"]
     judge = report.get("judge", {}).get("agreement")
     if judge:
         flat["judge agreement with labels (in-sample)"] = judge["accuracy"]

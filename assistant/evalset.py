@@ -19,6 +19,7 @@ from assistant.settings import PROJECT_ROOT
 EVAL_DIR = PROJECT_ROOT / "eval"
 CASES_FILE = EVAL_DIR / "grounding.jsonl"
 PAIRS_FILE = EVAL_DIR / "support_pairs.jsonl"
+POINTS_FILE = EVAL_DIR / "summary_points.jsonl"
 
 
 class Evidence(BaseModel):
@@ -76,6 +77,29 @@ class SupportPair(BaseModel):
     language: Literal["nl", "en"]
 
 
+class KeyPoint(BaseModel):
+    """A main point a summary of its section should carry; ``any``: phrases of which one must occur."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    point: str
+    any: list[str]
+
+
+class SectionPoints(BaseModel):
+    """Hand-written key points of one section of the bundled corpus."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doc: str
+    section: str
+    points: list[KeyPoint]
+
+    @property
+    def id(self) -> str:
+        return f"{self.doc} §{self.section}"
+
+
 def _load_jsonl(path: Path, model: type[BaseModel]) -> list:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -115,9 +139,33 @@ def load_pairs(path: Path = PAIRS_FILE) -> list[SupportPair]:
     return _load_jsonl(path, SupportPair)
 
 
+def load_points(path: Path = POINTS_FILE) -> list[SectionPoints]:
+    return _load_jsonl(path, SectionPoints)
+
+
+def key_points_found(summary: str, points: list[KeyPoint]) -> list[bool]:
+    """Per key point: does one of its phrases occur in the summary (case and spacing ignored)?"""
+    text = normalise(summary).lower()
+    return [any(normalise(a).lower() in text for a in p.any) for p in points]
+
+
 def normalise(text: str) -> str:
     """Whitespace collapsed: how evidence is matched against documents and passages."""
     return " ".join(text.split())
 
 
-__all__ = ["EvalCase", "Evidence", "SupportPair", "load_cases", "load_pairs", "normalise", "CASES_FILE", "PAIRS_FILE"]
+__all__ = [
+    "EvalCase",
+    "Evidence",
+    "SupportPair",
+    "SectionPoints",
+    "KeyPoint",
+    "load_cases",
+    "load_pairs",
+    "load_points",
+    "key_points_found",
+    "normalise",
+    "CASES_FILE",
+    "PAIRS_FILE",
+    "POINTS_FILE",
+]

@@ -215,7 +215,7 @@ _OVERLAP_GRID = [0.0, 0.1, 0.2, 0.3]
 def _would_abstain(signals: dict, gate: float, evidence: float, overlap: float) -> bool:
     if "best_evidence" not in signals:  # nothing passed the relevance gate the eval ran with
         return True
-    if signals["missing_names"] or not signals["type_found"]:
+    if signals["missing_names"] or signals.get("missing_focus") or not signals["type_found"]:
         return True
     return (
         signals["best_passage"] < gate or signals["best_evidence"] < evidence or signals["evidence_overlap"] < overlap
@@ -249,7 +249,8 @@ def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.
     The thresholds are fitted on all cases (what the settings should use) and, to
     estimate how they do on questions not seen, fitted on k-1 folds and scored on the
     held-out fold (stratified by answerability). Fixed rules (names the documents never
-    mention, an asked-for year or number absent) apply in both.
+    mention, what a Dutch question asks about absent from the passages, an asked-for year or
+    number absent) apply in both.
     """
     import random
 
@@ -276,6 +277,30 @@ def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.
             "folds": folds,
             "max_false_abstention": max_false,
         },
+    }
+
+
+def summary_metrics(assistant: Assistant, points_file: Path | None = None) -> dict:
+    """Key-point recall of fresh summaries of every section in ``eval/summary_points.jsonl``."""
+    from assistant.evalset import POINTS_FILE, key_points_found, load_points
+    from assistant.summarise import Summariser
+
+    summariser = Summariser(assistant)
+    sections, found = [], []
+    for entry in load_points(points_file or POINTS_FILE):
+        summary = summariser.summarise_section(entry.doc, entry.section)
+        hits = key_points_found(summary.text(), entry.points)
+        found += hits
+        sections.append(
+            {"id": entry.id, "mode": summary.mode, "found": hits, "seconds": round(summary.seconds, 2),
+             "sentences": [s.text for s in summary.sentences]}
+        )  # fmt: skip
+    return {
+        "writer": assistant.settings.summary_writer,
+        "length": summariser.length,
+        "key_point_recall": _share(sum(found), len(found)),
+        "key_points": len(found),
+        "sections": sections,
     }
 
 
@@ -315,17 +340,22 @@ def run_eval(
     progress: Progress | None = None,
     cases_file: Path = CASES_FILE,
     answer_ids: set[str] | None = None,
-    baseline: bool = True,
+    beside: bool = True,
+    summaries: bool = True,
 ) -> dict:
     """Evaluate ``cases``; returns the report (settings, fingerprints, per-case results, metrics).
 
     Retrieval is scored on every case (it is cheap); the LLM answers every case, or
     only those in ``answer_ids`` (the CI gate's subset), or none (``with_answers=False``).
-    With ``baseline``, every answered case is also answered by the quotes alone (no model),
-    so the model's part is measured against the plain deterministic answer.
+    With ``beside``, every answered case is also answered by the other answer writer: the quotes
+    alone when the product uses the model, the model when it uses the quotes, so the model's part
+    is always measured against the plain deterministic answer. With ``summaries``,
+    every section with hand-written key points is summarised (by the configured summary writer,
+    not from the cache) and key-point recall reported.
     """
     started = time.perf_counter()
-    quotes_only = assistant.with_settings(answer_writer="quotes")
+    other = "quotes" if assistant.settings.answer_writer == "model" else "model"
+    challenger = assistant.with_settings(answer_writer=other)
     document_language = {d: m.get("language", "nl") for d, m in assistant.index.documents.items()}
     results = []
     for case in cases:
@@ -348,16 +378,16 @@ def run_eval(
             result["citation_verdicts"] = judge_citations(judge, answer, document_language)
             result["key_facts_in_direct"] = key_facts_found(answer.direct, case.key_facts)
             result["gold"] = gold_citations(assistant.index, answer, case) if case.answerable else None
-            if baseline:
-                quoted = quotes_only.ask(case.question)
-                result["baseline"] = {
-                    "answer": quoted.to_dict(),
-                    "key_facts_found": key_facts_found(quoted.text, case.key_facts)
-                    if not quoted.abstained
+            if beside:
+                other_answer = challenger.ask(case.question)
+                result["beside"] = {
+                    "answer": other_answer.to_dict(),
+                    "key_facts_found": key_facts_found(other_answer.text, case.key_facts)
+                    if not other_answer.abstained
                     else [False] * len(case.key_facts),
-                    "citation_verdicts": judge_citations(judge, quoted, document_language),
-                    "key_facts_in_direct": [],
-                    "gold": gold_citations(assistant.index, quoted, case) if case.answerable else None,
+                    "citation_verdicts": judge_citations(judge, other_answer, document_language),
+                    "key_facts_in_direct": key_facts_found(other_answer.direct, case.key_facts),
+                    "gold": gold_citations(assistant.index, other_answer, case) if case.answerable else None,
                     "answerable": case.answerable,
                 }
         results.append(result)
@@ -368,9 +398,12 @@ def run_eval(
     answered = [r for r in results if "answer" in r]
     if answered:
         metrics["answers"] = answer_metrics(answered)
-        if baseline:
-            metrics["baseline"] = answer_metrics([r["baseline"] for r in answered])
-            metrics["abstention_calibration"] = calibrate_abstention([r["baseline"] for r in answered])
+        # abstention is decided from the evidence, before any writer: the product's signals serve
+        metrics["abstention_calibration"] = calibrate_abstention(answered)
+        if beside:
+            metrics["beside"] = {"writer": other, **answer_metrics([r["beside"] for r in answered])}
+    if with_answers and summaries:
+        metrics["summaries"] = summary_metrics(assistant)
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": assistant.settings.model_dump(mode="json"),

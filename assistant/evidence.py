@@ -65,7 +65,7 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
     (
         AnswerType.NUMBER,
         re.compile(
-            r"\bhoeveel (?:procent|geld|euro|keer|kost\w*|bedraagt|\w+(?:en|s|'s))\b|\bhoe oud\b"
+            r"\bhoeveel (?:\w+e )?(?:procent|geld|euro|keer|kost\w*|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot)\b"
             r"|\bwelk (?:percentage|bedrag|aantal)\b|\bhow many\b|\bhow much (?:money|did|does|do|is|was)\b"
             r"|\bby how much\b|\bhow old\b|\bwhat (?:percentage|share|amount|number)\b",
             re.I,
@@ -84,10 +84,18 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
 
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
 _DIGITS = re.compile(r"\d")
+# "Ten derde" and "een derde optie" are ordinals, not figures; "een derde van de woningen" is one.
 _NUMBER_WORDS = re.compile(
     r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|vijftig|honderd|duizend"
-    r"|miljoen|miljard|procent|helft|derde|kwart)\b",
+    r"|miljoen|miljard|procent|helft|two|three|four|five|six|hundred|thousand|million|percent|half)\b"
+    r"|\b(?:een|twee) (?:derde|kwart)(?= van)",
     re.I,
+)
+# The year of a literature reference dates a publication, not the event asked about ("Dominic
+# Schrijer (2003), bestuurder van Charlois" does not say when he became one) - unless the
+# question asks when something was published.
+_PUBLICATION = re.compile(
+    r"\b(?:verscheen|verschenen|publiceerde|gepubliceerd|schreef|geschreven|published|appeared|wrote|written)\b", re.I
 )
 # A literature reference, "(Bolt, 2004; Musterd e.a., 2003a)" or "(2004, p. 409)", is not a figure.
 _REFERENCE = re.compile(r"\([^()]*\b(?:1[5-9]|20)\d\d[a-z]?\b[^()]*\)|\bpp?\.\s*\d+(?:\s*[-–]\s*\d+)?")
@@ -135,6 +143,8 @@ class Selection:
     best_lexical: float
     type_found: bool  # a relevant unit holds the asked-for kind of answer (True when none is asked)
     missing_names: tuple[str, ...]  # names in the question that no retrieved passage mentions
+    missing_focus: str = ""  # what a Dutch question asks about ("telefoonnummer") when no passage mentions it
+    references: bool = False  # a reference's year counts as the answer (the question asks for a publication year)
 
 
 def answer_type(question: str) -> AnswerType:
@@ -146,16 +156,73 @@ def answer_type(question: str) -> AnswerType:
     return AnswerType.ANY
 
 
-def has_answer_type(text: str, kind: AnswerType) -> bool:
-    """Whether ``text`` contains an answer of the given kind."""
+def has_answer_type(text: str, kind: AnswerType, references: bool = False) -> bool:
+    """Whether ``text`` contains an answer of the given kind.
+
+    Figures inside literature references do not count, unless ``references`` (the question
+    asks when something was published).
+    """
     if kind is AnswerType.ANY:
         return True
+    bare = text if references else _REFERENCE.sub(" ", text)
     if kind is AnswerType.YEAR:
-        return bool(_YEAR.search(text))
+        return bool(_YEAR.search(bare))
     if kind is AnswerType.NUMBER:
-        bare = _REFERENCE.sub(" ", text)
         return bool(_DIGITS.search(bare) or _NUMBER_WORDS.search(bare) or "%" in bare)
-    return bool(_NAME.search(_REFERENCE.sub(" ", text)))
+    return bool(_NAME.search(bare))
+
+
+def asks_publication(question: str) -> bool:
+    """Whether the question asks when something was published (a reference's year answers it)."""
+    return bool(_PUBLICATION.search(question))
+
+
+# What a Dutch question asks for: "Wat is het e-mailadres van ...", "Welke opleiding ...",
+# "Aan welke universiteit ...", "Hoeveel buurtpanels ...". Leading adjectives and numerals are
+# skipped ("welke drie kritische punten").
+_FOCUS = (
+    re.compile(r"^(?:wat|wie) (?:is|zijn|was|waren) (?:het|de|een) ([\w-]+)", re.I),
+    re.compile(r"^(?:\w+ )?(?:welke?|hoeveel) ((?:(?:\w+e|\d+|twee|drie|vier|vijf|zes) )*[\w-]+)", re.I),
+)
+# Category nouns name the kind of answer, not something the text has to say: a passage lists
+# the measures or points without calling them "maatregelen" or "punten".
+_CATEGORY_NOUNS = frozenset(
+    """aantal argument argumenten aspect aspecten deel effect effecten element elementen factor factoren
+    gevolg gevolgen jaar kenmerk kenmerken manier manieren mate maatregel maatregelen mogelijkheid
+    mogelijkheden oorzaak oorzaken optie opties percentage procent punt punten reden redenen rol soort
+    stap stappen vorm vormen vraag vragen voorbeeld voorbeelden wijze zin het de een""".split()
+)
+
+
+def question_focus(question: str, language: str) -> str:
+    """The noun a Dutch question asks about ("e-mailadres", "opleiding"); "" when there is none.
+
+    English questions about Dutch text are not checked: their words are translations.
+    """
+    if language != "nl":
+        return ""
+    q = " ".join(question.split())
+    for pattern in _FOCUS:
+        match = pattern.search(q)
+        if match:
+            words = match.group(1).lower().split()
+            if words[0] in _CATEGORY_NOUNS:  # "welk percentage" before "moest" is taken for an adjective
+                return ""
+            word = words[-1]
+            return "" if word in _CATEGORY_NOUNS or len(word) < 4 else word
+    return ""
+
+
+def _occurs(word: str, words: frozenset[str] | set[str], compounds: bool = False) -> bool:
+    """``word`` or an inflection of it ("Rotterdamse" for "Rotterdam"); with ``compounds``, also a
+    compound ending in it ("beroepsopleiding" for "opleiding")."""
+    if word in words:
+        return True
+    need = max(4, len(word) - 3)
+    return any(
+        (len(w) >= need and w[:need] == word[:need]) or (compounds and len(w) > len(word) and w.endswith(word))
+        for w in words
+    )
 
 
 def _tokens(text: str) -> set[str]:
@@ -211,13 +278,7 @@ def corpus_vocabulary(texts: list[str]) -> tuple[frozenset[str], frozenset[str]]
 
 def _mentions(name: str, words: frozenset[str]) -> bool:
     """Whether every word of ``name`` occurs, also inflected ("Rotterdamse" for "Rotterdam")."""
-    for part in re.findall(r"\w+", name.lower()):
-        if part in words:
-            continue
-        need = max(4, len(part) - 3)
-        if len(part) < 4 or not any(len(w) >= need and w[:need] == part[:need] for w in words):
-            return False
-    return True
+    return all(len(part) >= 4 and _occurs(part, words) or part in words for part in re.findall(r"\w+", name.lower()))
 
 
 def missing_names(question: str, language: str, vocabulary: tuple[frozenset[str], frozenset[str]]) -> list[str]:
@@ -283,32 +344,42 @@ def select_evidence(
     type_penalty: float = 0.05,
     query_vector: np.ndarray | None = None,
     vocabulary: tuple[frozenset[str], frozenset[str]] | None = None,
+    next_sentence: bool = True,
 ) -> Selection:
     """Score every unit of the retrieved passages against ``question`` and choose the best.
 
     A second unit is added when it scores within ``margin`` of the best and says
     something else. ``query_vector`` saves re-embedding a question already embedded for retrieval;
     ``vocabulary`` (``corpus_vocabulary`` of all passages) is where the question's names are looked
-    up, by default the retrieved passages.
+    up, by default the retrieved passages. With ``next_sentence`` every unit is quoted together
+    with the sentence that follows it in its passage.
     """
     kind = answer_type(question)
+    references = kind is AnswerType.YEAR and asks_publication(question)
     if vocabulary is None:
         vocabulary = corpus_vocabulary([f"{h.chunk.section} {h.chunk.text}" for h in hits])
     missing = tuple(missing_names(question, language, vocabulary))
+    focus = question_focus(question, language)
     units = candidate_units(hits)
     if not units:
-        return Selection(kind, (), 0, 0.0, 0.0, kind is AnswerType.ANY, missing)
+        return Selection(kind, (), 0, 0.0, 0.0, kind is AnswerType.ANY, missing, "", references)
     q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
     dense = embedder.embed_passages([text for _, text, _ in units]) @ q
     q_tokens = _tokens(question)
     scored = []
     for (rank, text, following), d in zip(units, dense, strict=True):
         lexical = lexical_overlap(q_tokens, text)
-        if following and _restates(q_tokens, text):
+        restates = following and _restates(q_tokens, text)
+        if restates:
             # "Why do mixing measures not reduce segregation?" is best matched by the sentence
             # that says they do not; the reason is in the sentence after it.
             text = f"{text} {following}"
-        typed = has_answer_type(text, kind)
+        typed = has_answer_type(text, kind, references)
+        if following and not restates and next_sentence:
+            # Quoted with the sentence after it, which is scored with it only for the type check
+            # above: where a sentence matches the question, the claim often continues in the next
+            # ("... ook andersom liggen." "Allochtonen die ...").
+            text = f"{text} {following}"
         score = float(d) + lexical_weight * lexical - (0.0 if typed else type_penalty)
         scored.append(EvidenceUnit(rank, text, float(d), lexical, typed, score))
     scored.sort(key=lambda u: -u.score)
@@ -319,9 +390,20 @@ def select_evidence(
             break
         if unit.has_type or not best.has_type:
             chosen.append(unit)
-    relevant = [u for u in scored if u.score >= best.score - 2 * type_penalty]
-    type_found = kind is AnswerType.ANY or any(u.has_type for u in relevant)
-    return Selection(kind, tuple(chosen), len(scored), best.dense, best.lexical, type_found, missing)
+    # The figure must be about what was asked: in a unit nearly as relevant as the best and sharing at
+    # least half as many of the question's words ("In 1997 ... van 65 naar 42" holds numbers, but
+    # not the number of neighbourhood panels).
+    type_found = kind is AnswerType.ANY or any(
+        u.has_type and u.score >= best.score - 2 * type_penalty and u.lexical >= 0.5 * best.lexical for u in scored
+    )
+    if focus and _occurs(focus, _words_of(hits), compounds=True):
+        focus = ""
+    return Selection(kind, tuple(chosen), len(scored), best.dense, best.lexical, type_found, missing, focus, references)
+
+
+def _words_of(hits: list[Hit]) -> set[str]:
+    text = " ".join(f"{h.chunk.section} {h.chunk.text}" for h in hits).lower()
+    return set(re.findall(r"[\w-]+", text)) | set(re.findall(r"\w+", text))
 
 
 __all__ = [
@@ -331,6 +413,8 @@ __all__ = [
     "answer_type",
     "has_answer_type",
     "question_names",
+    "question_focus",
+    "asks_publication",
     "missing_names",
     "corpus_vocabulary",
     "candidate_units",

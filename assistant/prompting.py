@@ -20,6 +20,10 @@ NOT_MENTIONED = {
     "nl": "De documenten noemen {names} niet.",
     "en": "The documents do not mention {names}.",
 }
+NOT_IN_PASSAGES = {
+    "nl": "De passages over dit onderwerp noemen geen ‘{focus}’.",
+    "en": "The passages on this subject do not mention ‘{focus}’.",
+}
 NO_FIGURE = {
     "nl": {"year": "Ze noemen hierover geen jaartal.", "number": "Ze geven hierover geen getal.",
            "person": "Ze noemen hierover geen naam."},

@@ -24,13 +24,21 @@ from dataclasses import replace
 
 import numpy as np
 
+from assistant.chunking import split_sentences
 from assistant.citations import check_draft, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.evidence import Selection, has_answer_type, select_evidence
 from assistant.indexing import identity_for
 from assistant.llm import LLM, load_llm
-from assistant.prompting import ABSTAIN, NO_FIGURE, NOT_MENTIONED, build_answer_prompt, copies_template_example
+from assistant.prompting import (
+    ABSTAIN,
+    NO_FIGURE,
+    NOT_IN_PASSAGES,
+    NOT_MENTIONED,
+    build_answer_prompt,
+    copies_template_example,
+)
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import IndexData, load_index
@@ -146,6 +154,7 @@ class Assistant:
             s.lexical_weight,
             query_vector=q,
             vocabulary=self.index.vocabulary,
+            next_sentence=s.evidence_next_sentence,
         )
         timings["evidence"] = time.perf_counter() - t0
         signals = _signals(selection, best_passage)
@@ -201,6 +210,8 @@ class Assistant:
             return "no sentence in the relevant passages"
         if selection.missing_names:
             return "not mentioned: " + ", ".join(selection.missing_names)
+        if selection.missing_focus:
+            return f"no relevant passage mentions '{selection.missing_focus}'"
         if not selection.type_found:
             return f"no {selection.answer_type.value} in the evidence"
         if selection.best_dense < s.min_evidence_relevance:
@@ -216,6 +227,8 @@ class Assistant:
         if selection is not None and selection.missing_names:
             names = ", ".join(f"‘{n}’" for n in selection.missing_names)
             text = f"{text} {NOT_MENTIONED[language].format(names=names)}"
+        elif selection is not None and selection.missing_focus:
+            text = f"{text} {NOT_IN_PASSAGES[language].format(focus=selection.missing_focus)}"
         elif selection is not None and selection.units and not selection.type_found:
             text = f"{text} {NO_FIGURE[language][selection.answer_type.value]}"
         return Answer(question, text, [], True, "abstained", language, abstain_reason=reason)
@@ -255,7 +268,7 @@ class Assistant:
             return "", checks
         sentence = check.sentence
         failure = ""
-        if not has_answer_type(sentence, selection.answer_type):
+        if not has_answer_type(sentence, selection.answer_type, selection.references):
             failure = f"does not give the asked-for {selection.answer_type.value}"
         else:
             relevance = float(self.embedder.embed_passages([sentence])[0] @ q)
@@ -302,6 +315,7 @@ def _signals(selection: Selection, best_passage: float) -> dict[str, object]:
         "answer_type": selection.answer_type.value,
         "type_found": selection.type_found,
         "missing_names": list(selection.missing_names),
+        "missing_focus": selection.missing_focus,
     }
 
 
@@ -314,10 +328,12 @@ def _words(text: str) -> list[str]:
 
 
 def _repeats(sentence: str, quotes: list[str]) -> bool:
-    """Whether ``sentence`` is a near-copy of a quote: nearly all its words in it, at nearly its length."""
+    """Whether ``sentence`` is a near-copy of a quote or of one of its sentences: nearly all its words
+    in it, at nearly its length."""
     words = _words(sentence)
-    for quote in quotes:
-        source = _words(quote)
+    pieces = [p for quote in quotes for p in [quote, *(s.text for s in split_sentences(quote))]]
+    for piece in pieces:
+        source = _words(piece)
         if not words or not source:
             continue
         shared = sum(1 for w in words if w in set(source)) / len(words)

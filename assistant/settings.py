@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="A further evidence sentence is quoted when it scores within this of the best.",
     )
+    evidence_next_sentence: bool = Field(
+        True,
+        description="Quote each evidence sentence together with the sentence after it, where the claim it "
+        "introduces often continues (key facts 74% -> 80% on the eval set).",
+    )
     lexical_weight: float = Field(
         0.1,
         ge=0.0,
@@ -102,9 +107,16 @@ class Settings(BaseSettings):
         description="Weight of question-word overlap beside the embedder's cosine in evidence scores.",
     )
     answer_writer: Literal["model", "quotes"] = Field(
-        "model",
-        description="'model': the LLM adds a one-sentence direct answer above the quotes when it passes the checks; "
-        "'quotes': the quotes alone (the baseline the eval measures the model against).",
+        "quotes",
+        description="'quotes': the answer is the cited evidence sentences; 'model': the LLM adds a one-sentence "
+        "direct answer above them when it passes the checks. Quotes by default: on the eval set the model's "
+        "sentence was kept in 6 of 129 answers and added no key fact (docs/evaluation.md).",
+    )
+    summary_writer: Literal["model", "quotes"] = Field(
+        "quotes",
+        description="'quotes': the section's main sentences (maximal marginal relevance over sentence vectors "
+        "and key terms), quoted; 'model': the LLM summarises each section, every sentence checked. Quotes "
+        "carried 0.56 of the hand-written key points, the 270M model 0.28 (docs/results).",
     )
     responsive_margin: float = Field(
         0.02,

@@ -28,7 +28,9 @@ DIRECT = "In 1997 werd met het herstructureringsbeleid voorgesteld de sociale hu
 
 @pytest.fixture
 def chat(make_settings, keyword_embedder, corpus_copy):
-    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2)
+    settings = make_settings(
+        corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2, answer_writer="model"
+    )
     build_index(settings, keyword_embedder)
     llm = ScriptedLLM(f"{DIRECT} [1].")
 
@@ -42,7 +44,9 @@ def chat(make_settings, keyword_embedder, corpus_copy):
 
 def _ask(app, question, turns=(), **options):
     _, _, turns, status = app.accept(question, list(turns))
-    settings = {"top_k": 5, "model": app.settings.llm, "temperature": 0.0, "language": "auto", **options}
+    settings = {
+        "top_k": 5, "model": app.settings.llm, "temperature": 0.0, "language": "auto", "writer": "model", **options
+    }  # fmt: skip
     updates = list(app.respond(turns, **settings))
     return updates, status
 
@@ -60,6 +64,15 @@ def test_answer_streams_then_shows_checked_answer_with_sources(chat):
     assert final_status.startswith("Klaar in")
     assert 'href="#bron-t0-s1"' in chatbot[-1]["content"]
     assert "id='bron-t0-s1'" in sources and "<mark>" in sources
+
+
+def test_quotes_writer_answers_from_the_evidence_without_the_model(chat):
+    updates, _ = _ask(chat, QUESTION, writer="quotes")
+    answer = updates[-1][3][-1]["answer"]
+    assert answer["mode"] == "extractive" and answer["quotes"] and not answer["direct"]
+    assert chat.llm.prompts == []  # the model was not asked
+    updates, _ = _ask(chat, QUESTION, writer="poems")
+    assert "unknown answer writer 'poems'" in updates[-1][3][-1]["error"]
 
 
 def test_empty_and_huge_questions_get_a_message_and_change_nothing(chat):
@@ -89,7 +102,7 @@ def test_follow_up_is_searched_with_the_previous_topic(chat):
 def test_stop_while_waiting_in_the_queue(chat):
     _, _, turns, _ = chat.accept(QUESTION, [])
     chat.stop()
-    updates = list(chat.respond(turns, 5, chat.settings.llm, 0.0, "auto"))
+    updates = list(chat.respond(turns, 5, chat.settings.llm, 0.0, "auto", "model"))
     assert updates[-1][3][-1]["error"] == NL["stopped_before"]
     assert chat.llm.prompts == []  # the model never ran
     updates, _ = _ask(chat, QUESTION)  # the next question is not stopped
@@ -174,7 +187,9 @@ class _OneAtATimeLLM(ScriptedLLM):
 def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embedder, corpus_copy):
     from gradio_client import Client
 
-    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2)
+    settings = make_settings(
+        corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2, answer_writer="model"
+    )
     build_index(settings, keyword_embedder)
     llm = _OneAtATimeLLM(f"{DIRECT} [1].")
     app = ChatApp(

@@ -57,16 +57,29 @@ def _wait_for_status(page, prefix: str, timeout_s: float = 240) -> str:
     raise AssertionError(f"no '{prefix}' status within {timeout_s} s; last: {status!r}")
 
 
-def test_question_asked_with_enter_shows_evidence_then_a_cited_answer(page, tmp_path):
+def test_model_sentence_chosen_with_the_mouse_streams_after_the_evidence(page):
+    page.click("#bron-chat ~ * button:has-text('Instellingen'), button:has-text('Instellingen')")
+    page.get_by_label("citaten + één zin van het model (gecontroleerd)").check()
+    page.fill("#bron-q textarea", QUESTION)
+    page.click("#bron-send")
+    status, seen = _wait_for_status(page, "Klaar in")
+    assert status.startswith("Klaar in"), status
+    assert any(s.startswith("Bewijs gevonden") for s in seen), seen  # evidence shown before the model's answer
+    assert any(s.startswith("Het model") for s in seen), seen  # the real LLM ran
+    message = page.inner_text("#bron-chat [data-testid=bot]")
+    assert "Uit de bronnen" in message and "“" in message
+
+
+def test_question_asked_with_enter_shows_a_cited_answer(page, tmp_path):
     page.click("#bron-q textarea")
     page.keyboard.type(QUESTION)
     page.keyboard.press("Enter")  # the keyboard alone submits, as README says
     status, seen = _wait_for_status(page, "Klaar in")
     assert status.startswith("Klaar in"), status
-    assert any(s.startswith("Bewijs gevonden") for s in seen), seen  # evidence shown before the model's answer
     assert page.input_value("#bron-q textarea") == ""  # the question went, the box is ready for the next
     message = page.inner_text("#bron-chat [data-testid=bot]")
-    assert "Uit de bronnen" in message and "“" in message  # the quoted evidence is part of the answer
+    assert "Uit de bronnen" in message and "“" in message  # the quoted evidence is the answer
+    assert "strategieën" in message
 
     links = page.locator("#bron-chat a.bron-cite")
     assert links.count() >= 1

@@ -29,7 +29,7 @@ def _run(args, env):
         (["ask", "x" * 102_400], "bron: the question is 102400 characters; the limit is 2000", 2),
         (["--index-name", "bestaat-niet", "ask", "Wat is menging?"], "bron: no index at", 4),
         (
-            ["--model", "/nergens/model.gguf", "ask", "Wat is herstructurering van wijken?"],
+            ["--model", "/nergens/model.gguf", "--writer", "model", "ask", "Wat is herstructurering van wijken?"],
             "bron: model file not found",
             3,
         ),

@@ -7,7 +7,7 @@ import pytest
 
 from assistant.documents import load_corpus
 from assistant.errors import InputError
-from assistant.evalset import load_cases, load_pairs, normalise
+from assistant.evalset import key_points_found, load_cases, load_pairs, load_points, normalise
 from tests.conftest import CORPUS
 
 
@@ -51,6 +51,18 @@ def test_support_pairs_are_balanced_and_quote_the_corpus(document_text):
     assert {"contradiction", "wrong-number", "wrong-entity", "paraphrase"} <= {p.kind for p in pairs}
     for pair in pairs:
         assert normalise(pair.passage) in document_text[pair.doc], pair.id
+
+
+def test_summary_key_points_cover_the_sections_and_occur_in_them():
+    documents, _ = load_corpus(CORPUS)
+    sections = {(d.doc_id, s.title): normalise(s.text).lower() for d in documents for s in d.sections}
+    points = load_points()
+    assert len(points) >= 8
+    for entry in points:
+        text = sections[(entry.doc, entry.section)]
+        assert len(entry.points) >= 3, entry.id
+        # every point can be found in its own section, so a summary can carry it
+        assert all(key_points_found(text, entry.points)), entry.id
 
 
 def test_schema_errors_name_the_line(tmp_path):

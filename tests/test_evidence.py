@@ -9,7 +9,9 @@ from assistant.evidence import (
     corpus_vocabulary,
     has_answer_type,
     missing_names,
+    question_focus,
     question_names,
+    select_evidence,
 )
 from assistant.types import Chunk, Hit
 
@@ -25,6 +27,8 @@ def _hit(text: str, n: int = 0) -> Hit:
         ("In welk jaar werd de deelgemeente opgericht?", AnswerType.YEAR),
         ("In what year did the policy start?", AnswerType.YEAR),
         ("Hoeveel inwoners heeft Rotterdam?", AnswerType.NUMBER),
+        ("Hoeveel sociale huurwoningen zijn er gesloopt?", AnswerType.NUMBER),
+        ("Hoe groot is de middenklasse in de wijk?", AnswerType.NUMBER),
         ("Hoe oud is Jan Willem Duyvendak?", AnswerType.NUMBER),
         ("By how much did the policy want to reduce social housing?", AnswerType.NUMBER),
         ("Wie schreef over draconische maatregelen?", AnswerType.PERSON),
@@ -46,6 +50,70 @@ def test_a_literature_reference_is_not_a_figure():
     assert has_answer_type("Er bestaan drie strategieën.", AnswerType.NUMBER)
     assert has_answer_type("Dit beleid wordt al sinds 1990 gevoerd.", AnswerType.YEAR)
     assert not has_answer_type("Dit beleid wordt al lang gevoerd.", AnswerType.YEAR)
+    # Ordinals are not figures; a fraction of something is.
+    assert not has_answer_type("Ten derde moet het geld niet geoormerkt zijn.", AnswerType.NUMBER)
+    assert has_answer_type("Een derde van de woningen wordt gesloopt.", AnswerType.NUMBER)
+
+
+def test_a_reference_year_answers_only_a_question_about_publication():
+    sentence = "Recentelijk heeft Dominic Schrijer (2003), bestuurder van Charlois, dit uitgedragen."
+    assert not has_answer_type(sentence, AnswerType.YEAR)  # when did he become one? not said
+    assert has_answer_type(sentence, AnswerType.YEAR, references=True)
+
+
+@pytest.mark.parametrize(
+    "question, focus",
+    [
+        ("Wat is het e-mailadres van Jan Willem Duyvendak?", "e-mailadres"),
+        ("Welke opleiding volgde hij?", "opleiding"),
+        ("Aan welke universiteit is zij verbonden?", "universiteit"),
+        ("In welke Amerikaanse steden worden woonvouchers gebruikt?", "steden"),
+        # Category nouns name the kind of answer; the text need not use them.
+        ("Welke alledaagse maatregelen noemen de auteurs?", ""),
+        ("Welke drie kritische punten heeft de recensent?", ""),
+        ("Tot welk percentage moest de sociale huur omlaag?", ""),
+        ("Waarom leiden mengingsmaatregelen niet tot minder segregatie?", ""),
+    ],
+)
+def test_what_a_dutch_question_asks_about(question, focus):
+    assert question_focus(question, "nl") == focus
+    assert question_focus(question, "en") == ""  # English words are translations of the text's
+
+
+@pytest.mark.slow
+def test_abstention_signals_from_real_evidence(real_embedder):
+    embedder = real_embedder
+    passages = [
+        _hit(
+            "De door Stichting de Wijk opgerichte buurtpanels hebben als bedoeling supra-etnische identiteiten te "
+            "ontwikkelen. Justus Uitermark is verbonden aan de Universiteit van Amsterdam.",
+            0,
+        ),
+        _hit(
+            "In 1997 werd het herstructureringsbeleid voorgesteld: het percentage sociale huur moest van 65 naar 42.", 1
+        ),
+    ]
+    ask = lambda q: select_evidence(q, passages, embedder, "nl")  # noqa: E731
+    # Numbers in an unrelated sentence do not give the number of panels.
+    assert not ask("Hoeveel buurtpanels heeft Stichting de Wijk opgericht?").type_found
+    assert ask("Tot welk percentage moest de sociale huur dalen?").type_found
+    assert ask("Wat is het telefoonnummer van Justus Uitermark?").missing_focus == "telefoonnummer"
+    assert ask("Aan welke universiteit is Justus Uitermark verbonden?").missing_focus == ""
+
+
+@pytest.mark.slow
+def test_a_quote_carries_on_into_the_next_sentence(real_embedder):
+    embedder = real_embedder
+    text = (
+        "Voor een deel kan de relatie tussen segregatie en contact ook andersom liggen. "
+        "Allochtonen die weinig gericht zijn op de Nederlandse samenleving kiezen eerder voor concentratiewijken."
+    )
+    question = "Hoe kan het verband tussen segregatie en interetnisch contact omgekeerd zijn?"
+    with_next = select_evidence(question, [_hit(text)], embedder, "nl", max_units=1)
+    alone = select_evidence(question, [_hit(text)], embedder, "nl", max_units=1, next_sentence=False)
+    assert "concentratiewijken" in with_next.units[0].text
+    assert with_next.units[0].text.startswith("Voor een deel")
+    assert "concentratiewijken" not in alone.units[0].text
 
 
 def test_names_in_dutch_and_english_questions():

@@ -2,13 +2,14 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from assistant.errors import InputError
 from assistant.indexing import build_index, identity_for
 from assistant.qa import Assistant
 from assistant.store import load_index
-from assistant.summarise import Summariser, write_outputs
+from assistant.summarise import Summariser, damaged_words, main_points, write_outputs
 from tests.conftest import ScriptedLLM
 
 DOC = "uitermark-duyvendak-menging"
@@ -17,14 +18,15 @@ COPY = "Vooral veiligheid en leefbaarheid staan tegenwoordig centraal [1]."
 
 @pytest.fixture
 def make(make_settings, keyword_embedder, corpus_copy):
-    settings = make_settings(corpus_dir=corpus_copy, min_support=0.8, min_word_coverage=0.7)
+    settings = make_settings(corpus_dir=corpus_copy, min_support=0.8, min_word_coverage=0.7, summary_writer="model")
     build_index(settings, keyword_embedder)
 
-    def make(draft: str, length="short", n_ctx=8192):
+    def make(draft: str, length="short", n_ctx=8192, writer="model"):
         llm = ScriptedLLM(draft)
         llm.n_ctx = n_ctx
         index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
-        return Summariser(Assistant(settings, keyword_embedder, index, llm), length), llm
+        assistant = Assistant(settings, keyword_embedder, index, llm).with_settings(summary_writer=writer)
+        return Summariser(assistant, length), llm
 
     return make
 
@@ -136,3 +138,39 @@ def test_parts_are_combined_by_a_reduce_step_whose_sentences_keep_their_sources(
     for sentence in summary.sentences:
         assert sentence.origin == "model"
         assert {(r.start_line, r.end_line) for r in sentence.sources} <= section_lines
+
+
+def test_quotes_writer_quotes_the_main_points_without_the_model(make):
+    summariser, llm = make(COPY, length="medium", writer="quotes")
+    summary = summariser.summarise_section(DOC, "Conclusie")
+    assert summary.mode == "quoted" and llm.prompts == []
+    assert len(summary.sentences) == 4 and all(s.origin == "quoted" for s in summary.sentences)
+    section_text = " ".join(" ".join(c.text.split()) for c in summariser._chunks(DOC, "Conclusie"))
+    assert all(s.text.strip("“”") in section_text for s in summary.sentences)
+    starts = [section_text.index(s.text.strip("“”")) for s in summary.sentences]
+    assert starts == sorted(starts)  # in the order of the section
+
+
+def test_main_points_cover_the_section_rather_than_repeat_its_centre():
+    # Three near-copies of the centre and one sentence on another topic: MMR takes one copy and the other topic.
+    centre, other = np.array([1.0, 0.0]), np.array([0.6, 0.8])
+    vectors = np.array([centre, centre * 0.999 + [0, 0.045], centre, other])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chosen = main_points(vectors, 2, diversity=0.5)
+    assert 3 in chosen and len(chosen) == 2
+    assert main_points(vectors, 2, diversity=0.0) != chosen  # pure centrality repeats the centre
+
+
+def test_a_garbled_word_is_damaged_and_a_source_or_common_word_is_not():
+    source = "Politici kunnen dus menging voorstaan, ook al is er geen sprake van buurteffecten."
+    assert damaged_words("Politici kunnen dus inging voorstaan [1].", source) == ["inging"]
+    assert damaged_words("Politici kunnen menging dus voorstaan, zonder buurteffecten [1].", source) == []
+
+
+def test_a_model_sentence_with_a_damaged_word_is_not_kept(make):
+    section = "Het ontkoppelen van buurteffecten en menging"
+    good, _ = make("Politici kunnen dus menging voorstaan, ook al is er geen sprake van buurteffecten [1].")
+    assert good.summarise_section(DOC, section).mode == "generated"
+    garbled, _ = make("Politici kunnen dus inging voorstaan, ook al is er geen sprake van buurteffecten [1].")
+    summary = garbled.summarise_section(DOC, section)
+    assert all("inging" not in s.text for s in summary.sentences) and summary.dropped >= 1
