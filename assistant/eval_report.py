@@ -208,11 +208,17 @@ def load_gate(path: Path = GATE_FILE) -> dict:
 
 
 def gate_failures(report: dict, gate: dict) -> list[str]:
-    """The gated figures that fell below their floor (measured value minus margin)."""
+    """The gated figures that fell below their floor (measured value minus margin), or, for a rule with
+    ``ceiling`` (a rate that should stay low, such as false abstentions), rose above measured plus margin."""
     flat = headline(report)
     failures = []
     for name, rule in gate["floors"].items():
         value = flat.get(name)
+        if rule.get("ceiling"):
+            ceiling = rule["measured"] + rule["margin"]
+            if value is None or value > ceiling:
+                failures.append(f"{name}: {_format(name, value)} is above the ceiling {_pct(ceiling)}")
+            continue
         floor = rule["measured"] - rule["margin"]
         if value is None or value < floor:
             failures.append(f"{name}: {_format(name, value)} is below the floor {_pct(floor)}")

@@ -77,9 +77,9 @@ class Settings(BaseSettings):
     min_evidence_relevance: float = Field(
         ge=-1.0,
         le=1.0,
-        default=0.80,
+        default=0.825,
         description="Cosine (question vs best evidence sentence) below which bron abstains instead of quoting "
-        "loosely related text; chosen by cross-validation on the eval set (docs: bron eval --calibrate).",
+        "loosely related text; chosen by 5-fold cross-validation in bron eval (docs/evaluation.md).",
     )
     min_evidence_overlap: float = Field(
         0.0,

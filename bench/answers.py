@@ -45,11 +45,14 @@ def fixed_prefix(language: str = "nl") -> str:
 def bench_answers(settings: Settings, questions: list[str], log=print) -> tuple[dict, list[str]]:
     """Per-question breakdown of the product's answer and the raw engine on the same prompt.
 
-    The last question only warms both engines up and is not measured.
+    Each question is answered twice: by the default writer (the quoted evidence, no LLM), timed
+    whole, and by the model writer, whose prompt the raw engine then runs too. The last question
+    only warms both engines up and is not measured.
 
     Returns the results and the prompts the product built (for the prompt-cost benchmarks).
     """
-    assistant = Assistant.open(settings)
+    quotes = Assistant.open(settings).with_settings(answer_writer="quotes")
+    assistant = quotes.with_settings(answer_writer="model")
     raw = raw_llama(settings)
     # A warm-up question outside the measured ones: page the model files in, fill the caches.
     *questions, spare = questions
@@ -58,10 +61,13 @@ def bench_answers(settings: Settings, questions: list[str], log=print) -> tuple[
         raw_complete(raw, warm.prompt, settings.max_answer_tokens, settings.temperature, STOP_SEQUENCES)
     rows, prompts = [], []
     for i, question in enumerate(questions, start=1):
+        with Timer() as quoted:
+            quotes.ask(question)
         with Timer() as total:
             answer = assistant.ask(question)
         row = {
             "question": question,
+            "quotes_total_s": quoted.seconds,
             "mode": answer.mode,
             "total_s": total.seconds,
             **{f"{k}_s": v for k, v in answer.timings.items() if k != "total"},
@@ -81,8 +87,12 @@ def bench_answers(settings: Settings, questions: list[str], log=print) -> tuple[
             + (f"  raw {row['raw_total_s']:5.1f} s  ratio {row['overhead_ratio']:.3f}" if answer.prompt else "")
         )
     called = [r for r in rows if "raw_total_s" in r]
-    parts = ("retrieve_s", "prompt_eval_s", "generate_s", "check_s", "total_s", "raw_first_token_s", "raw_total_s")
+    parts = (
+        "retrieve_s", "evidence_s", "evidence_shown_s", "first_token_s", "prompt_eval_s", "generate_s", "check_s",
+        "total_s", "raw_first_token_s", "raw_total_s",
+    )  # fmt: skip
     breakdown = {p: summary(r[p] for r in called if p in r) for p in parts}
+    breakdown["quotes_total_s"] = summary(r["quotes_total_s"] for r in rows)
     product, engine = breakdown["total_s"]["p50"], breakdown["raw_total_s"]["p50"]
     result = {
         "questions": len(rows),

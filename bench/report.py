@@ -33,11 +33,15 @@ def render_markdown(r: dict) -> str:
             "|---|---:|---:|",
         ]
         names = {
+            "quotes_total_s": "**bron default (quoted evidence, no LLM), whole answer**",
             "retrieve_s": "retrieval (embed question, FAISS, BM25, fusion)",
+            "evidence_s": "evidence selection (every sentence of the passages scored)",
+            "evidence_shown_s": "evidence shown, from asking",
+            "first_token_s": "first model token, from asking",
             "prompt_eval_s": "prompt evaluation (to first token)",
             "generate_s": "generation",
             "check_s": "checks (citations, support, fallback)",
-            "total_s": "**bron, whole answer**",
+            "total_s": "**bron with the model's sentence, whole answer**",
             "raw_first_token_s": "raw llama-cpp-python, first token",
             "raw_total_s": "**raw llama-cpp-python, same prompt**",
         }

@@ -150,3 +150,12 @@ def test_compare_and_gate():
     failures = gate_failures(new, gate)
     assert len(failures) == 2 and failures[0].startswith("retrieval recall@5 (hybrid): 80.0%")
     assert headline(new)["citation_precision_all"] == 0.0
+
+
+def test_a_gated_rate_that_should_stay_low_fails_above_its_ceiling():
+    report = _report(0.9, True)
+    rate = headline(report)["false_abstention_rate"]
+    rule = {"false_abstention_rate": {"measured": 0.0, "margin": 0.15, "ceiling": True}}
+    assert (gate_failures(report, {"floors": rule}) == []) == (rate <= 0.15)
+    report["metrics"]["answers"]["false_abstention_rate"] = 0.5
+    assert gate_failures(report, {"floors": rule}) == ["false_abstention_rate: 50.0% is above the ceiling 15.0%"]

@@ -12,7 +12,10 @@ def _cited_sections(answer):
 
 
 def test_dutch_question_cites_the_passage_that_lists_the_strategies(real_assistant):
-    answer = real_assistant.ask("Welke drie strategieën noemen de auteurs voor bestuurders?")
+    # With the model writer, so the real LLM is on the path as well as the real embedder and index.
+    answer = real_assistant.with_settings(answer_writer="model").ask(
+        "Welke drie strategieën noemen de auteurs voor bestuurders?"
+    )
     assert not answer.abstained
     assert ("uitermark-duyvendak-menging", "Op zoek naar nieuwe strategieën") in _cited_sections(answer)
     cited_text = " ".join(c.text for c in answer.citations)
