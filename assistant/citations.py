@@ -24,7 +24,8 @@ import numpy as np
 
 from assistant.chunking import split_sentences
 from assistant.embedding import Embedder
-from assistant.types import Hit, SentenceCheck
+from assistant.settings import GroundingPolicy
+from assistant.types import Failure, Hit, SentenceCheck
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;–-]\s*\d+)*)\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -174,9 +175,17 @@ def garbled_words(sentence: str, source: str) -> list[str]:
     return flagged
 
 
-def passage_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
+Passages = list[tuple[int, str]]  # (number the draft cites it by, text): what the checks read
+
+
+def numbered(hits: list[Hit]) -> Passages:
+    """Retrieved passages as the checks read them: numbered from 1, text only."""
+    return [(n, hit.chunk.text) for n, hit in enumerate(hits, start=1)]
+
+
+def passage_sentences(passages: Passages) -> list[tuple[int, str]]:
     """(passage number, sentence) for every sentence of the numbered passages."""
-    return [(n, s.text) for n, hit in enumerate(hits, start=1) for s in split_sentences(hit.chunk.text)]
+    return [(n, s.text) for n, text in passages for s in split_sentences(text)]
 
 
 def word_coverage(sentence: str, source: str) -> float:
@@ -187,21 +196,22 @@ def word_coverage(sentence: str, source: str) -> float:
     return len(set(words) & set(found)) / len(set(words)) if words else 1.0
 
 
-def support_matrix(sentences: list[str], hits: list[Hit], embedder: Embedder) -> tuple[np.ndarray, list[list[str]]]:
-    """support[i, n-1]: best cosine between sentence i and any sentence of passage n.
+def support_matrix(sentences: list[str], passages: Passages, embedder: Embedder) -> tuple[np.ndarray, list[list[str]]]:
+    """support[i, n-1]: best cosine between sentence i and any sentence of passage n (numbered 1..len).
 
     Both sides use the symmetric ``query:`` prompt, as e5 recommends for
     sentence-to-sentence similarity. Also returns, per answer sentence and passage,
     the passage sentence that supports it best (for highlighting).
     """
-    pieces = passage_sentences(hits)
+    pieces = passage_sentences(passages)
+    count = len(passages)
     if not sentences or not pieces:
-        return np.zeros((len(sentences), len(hits))), [[""] * len(hits) for _ in sentences]
+        return np.zeros((len(sentences), count)), [[""] * count for _ in sentences]
     vectors = embedder.embed_queries(sentences + [text for _, text in pieces])
     a, p = vectors[: len(sentences)], vectors[len(sentences) :]
     cos = a @ p.T
-    support = np.full((len(sentences), len(hits)), -1.0)
-    best_text = [[""] * len(hits) for _ in sentences]
+    support = np.full((len(sentences), count), -1.0)
+    best_text = [[""] * count for _ in sentences]
     for j, (n, text) in enumerate(pieces):
         for i in range(len(sentences)):
             if cos[i, j] > support[i, n - 1]:
@@ -212,60 +222,84 @@ def support_matrix(sentences: list[str], hits: list[Hit], embedder: Embedder) ->
 
 def check_draft(
     draft: list[DraftSentence],
-    hits: list[Hit],
+    passages: Passages,
     embedder: Embedder,
-    min_support: float,
+    policy: GroundingPolicy,
     same_language: bool = True,
-    min_coverage: float = 0.0,
 ) -> tuple[list[SentenceCheck], list[list[str]]]:
-    """Verdicts for every draft sentence, with citations repaired where a passage supports it.
+    """Verdicts for every draft sentence under ``policy``, citations repaired where a passage supports it.
 
-    Returns the checks (``cited`` holds the repaired, valid passage numbers) and,
-    per sentence, the best supporting sentence of each passage.
+    The one check answers and summaries share. Returns the checks (``cited`` holds the repaired,
+    valid passage numbers) and, per sentence, the best supporting sentence of each passage.
     """
-    support, best_text = support_matrix([s.text for s in draft], hits, embedder)
+    texts = dict(passages)
+    support, best_text = support_matrix([s.text for s in draft], passages, embedder)
     checks: list[SentenceCheck] = []
     seen: list[str] = []
     for i, sentence in enumerate(draft):
-        valid = sorted({n for n in sentence.cited if 1 <= n <= len(hits)})
+        valid = sorted({n for n in sentence.cited if n in texts})
         key = sentence.text.lower().rstrip(".!?")
         if i == len(draft) - 1 and sentence.text[-1] not in ".!?":
             # Generation stopped mid-sentence (token limit): an unfinished claim is no claim.
-            checks.append(SentenceCheck(sentence.text, tuple(valid), False, 0.0, "unfinished sentence"))
+            checks.append(_failed(sentence.text, valid, 0.0, Failure.UNFINISHED))
             continue
         if len(sentence.text.split()) < _MIN_WORDS or any(key in earlier for earlier in seen):
-            checks.append(SentenceCheck(sentence.text, tuple(valid), False, 0.0, "too short or repeated"))
+            checks.append(_failed(sentence.text, valid, 0.0, Failure.REPEATED))
             continue
         seen.append(key)
         reason = ""
         if valid:
-            supported_cites = [n for n in valid if support[i, n - 1] >= min_support]
+            supported_cites = [n for n in valid if support[i, n - 1] >= policy.min_support]
         else:
             supported_cites = []
             reason = "no valid citation"
         if not supported_cites:
-            best = int(np.argmax(support[i])) + 1 if len(hits) else 0
-            if best and support[i, best - 1] >= min_support:
+            best = int(np.argmax(support[i])) + 1 if passages else 0
+            if best and support[i, best - 1] >= policy.min_support:
                 supported_cites = [best]
                 reason = f"citation repaired to [{best}]" if not valid else f"citation moved from {valid} to [{best}]"
         if not supported_cites:
-            score = float(max((support[i, n - 1] for n in valid), default=support[i].max() if len(hits) else 0.0))
-            checks.append(
-                SentenceCheck(sentence.text, tuple(valid), False, score, reason or "cited passages do not support it")
-            )
+            score = float(max((support[i, n - 1] for n in valid), default=support[i].max() if passages else 0.0))
+            checks.append(_failed(sentence.text, valid, score, Failure.UNSUPPORTED, reason))
             continue
-        source = " ".join(hits[n - 1].chunk.text for n in supported_cites)
+        source = " ".join(texts[n] for n in supported_cites)
         missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
         score = float(max(support[i, n - 1] for n in supported_cites))
         garbled = garbled_words(sentence.text, source) if same_language else []
         coverage = word_coverage(sentence.text, source) if same_language else 1.0
+        damaged = damaged_words(sentence.text, source, policy.common_word_zipf) if same_language else []
         if garbled:
-            failure = "garbled copy of source words: " + ", ".join(garbled)
-        elif coverage < min_coverage:
-            failure = f"only {coverage:.0%} of its words are in the cited passages"
+            checks.append(_failed(sentence.text, supported_cites, score, Failure.GARBLED, ", ".join(garbled)))
+        elif damaged:
+            checks.append(_failed(sentence.text, supported_cites, score, Failure.DAMAGED, ", ".join(damaged)))
+        elif coverage < policy.min_word_coverage:
+            detail = f"only {coverage:.0%} of its words"
+            checks.append(_failed(sentence.text, supported_cites, score, Failure.LOW_COVERAGE, detail))
         elif missing:
-            failure = "not in the cited passages: " + ", ".join(missing)
+            checks.append(_failed(sentence.text, supported_cites, score, Failure.NOT_IN_SOURCE, ", ".join(missing)))
         else:
-            failure = ""
-        checks.append(SentenceCheck(sentence.text, tuple(supported_cites), not failure, score, failure or reason))
+            checks.append(SentenceCheck(sentence.text, tuple(supported_cites), True, score, reason))
     return checks, best_text
+
+
+def _failed(sentence: str, cited, score: float, failure: Failure, detail: str = "") -> SentenceCheck:
+    reason = f"{failure.value}: {detail}" if detail else failure.value
+    return SentenceCheck(sentence, tuple(cited), False, score, reason, failure)
+
+
+def damaged_words(sentence: str, sources: str, common_zipf: float = 4.0) -> list[str]:
+    """Words of ``sentence`` that are in neither its sources nor common Dutch or English.
+
+    The small model garbles words while copying ("Politici kunnen dus inging voorstaan" for
+    "menging"); such a word is in no source, and it is not a common word either.
+    """
+    from wordfreq import zipf_frequency
+
+    source_words = set(re.findall(r"\w+", sources.lower()))
+    damaged = []
+    for word in re.findall(r"[^\W\d_]+", strip_markers(sentence).lower()):
+        if word in source_words or len(word) < 3:
+            continue
+        if max(zipf_frequency(word, "nl"), zipf_frequency(word, "en")) < common_zipf:
+            damaged.append(word)
+    return damaged

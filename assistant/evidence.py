@@ -38,6 +38,7 @@ import numpy as np
 
 from assistant.chunking import split_sentences
 from assistant.embedding import Embedder
+from assistant.settings import GroundingPolicy
 from assistant.types import Hit
 
 
@@ -338,22 +339,22 @@ def select_evidence(
     hits: list[Hit],
     embedder: Embedder,
     language: str,
-    max_units: int = 2,
-    margin: float = 0.02,
-    lexical_weight: float = 0.1,
-    type_penalty: float = 0.05,
+    policy: GroundingPolicy | None = None,
     query_vector: np.ndarray | None = None,
     vocabulary: tuple[frozenset[str], frozenset[str]] | None = None,
-    next_sentence: bool = True,
 ) -> Selection:
     """Score every unit of the retrieved passages against ``question`` and choose the best.
 
-    A second unit is added when it scores within ``margin`` of the best and says
+    Under ``policy`` (the default settings' when None): up to ``evidence_units`` units are
+    chosen, a further one when it scores within ``evidence_margin`` of the best and says
     something else. ``query_vector`` saves re-embedding a question already embedded for retrieval;
     ``vocabulary`` (``corpus_vocabulary`` of all passages) is where the question's names are looked
-    up, by default the retrieved passages. With ``next_sentence`` every unit is quoted together
-    with the sentence that follows it in its passage.
+    up, by default the retrieved passages. With ``evidence_next_sentence`` every unit is quoted
+    together with the sentence that follows it in its passage.
     """
+    policy = policy or GroundingPolicy.defaults()
+    max_units, margin, type_penalty = policy.evidence_units, policy.evidence_margin, policy.type_penalty
+    lexical_weight, next_sentence = policy.lexical_weight, policy.evidence_next_sentence
     kind = answer_type(question)
     references = kind is AnswerType.YEAR and asks_publication(question)
     if vocabulary is None:

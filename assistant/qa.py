@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from assistant.chunking import split_sentences
-from assistant.citations import check_draft, parse_citations, strip_markers
+from assistant.citations import check_draft, numbered, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.evidence import Selection, has_answer_type, select_evidence
@@ -42,10 +42,9 @@ from assistant.prompting import (
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import IndexData, load_index
-from assistant.types import Answer, Citation, Hit, Quote, SentenceCheck
+from assistant.types import Answer, Citation, Failure, Hit, Quote, SentenceCheck
 
 STOP_SEQUENCES = ["\n"]
-_COPY_OVERLAP = 0.9  # a direct answer sharing this much of a quote's words, at its length, only repeats it
 
 
 def detect_language(text: str) -> str:
@@ -136,7 +135,7 @@ class Assistant:
         q = self.embedder.embed_queries([query])[0]  # once: retrieval, evidence and the responsiveness check
         hits = self.retrieve(query, query_vector=q)
         timings["retrieve"] = time.perf_counter() - started
-        relevant = [h for h in hits if (h.dense_score or 0.0) >= s.min_relevance]
+        relevant = [h for h in hits if (h.dense_score or 0.0) >= s.grounding.min_relevance]
         best_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
         if not relevant:
             answer = self._abstain(question, language, "no passage reaches min_relevance")
@@ -145,16 +144,7 @@ class Assistant:
 
         t0 = time.perf_counter()
         selection = select_evidence(
-            query,
-            relevant,
-            self.embedder,
-            language,
-            s.evidence_units,
-            s.evidence_margin,
-            s.lexical_weight,
-            query_vector=q,
-            vocabulary=self.index.vocabulary,
-            next_sentence=s.evidence_next_sentence,
+            query, relevant, self.embedder, language, s.grounding, query_vector=q, vocabulary=self.index.vocabulary
         )
         timings["evidence"] = time.perf_counter() - t0
         signals = _signals(selection, best_passage)
@@ -205,7 +195,7 @@ class Assistant:
 
     def _abstain_reason(self, selection: Selection) -> str:
         """Why the documents do not answer, judged from the evidence; "" when they may."""
-        s = self.settings
+        s = self.settings.grounding
         if not selection.units:
             return "no sentence in the relevant passages"
         if selection.missing_names:
@@ -248,38 +238,31 @@ class Assistant:
         self, draft: str, units: list[Hit], selection: Selection, language: str, q: np.ndarray, quotes: list[Quote]
     ) -> tuple[str, list[SentenceCheck]]:
         """The model's first sentence, with its citation, if it is supported, responsive and adds to the quotes."""
-        s = self.settings
+        policy = self.settings.grounding
         parsed = [p for p in parse_citations(draft) if not copies_template_example(p.text, language)]
         if not parsed:
-            return "", [
-                SentenceCheck(draft, (), False, 0.0, "empty or copied from the prompt's example")
-            ] if draft else []
+            return "", [SentenceCheck(draft, (), False, 0.0, Failure.TEMPLATE.value, Failure.TEMPLATE)] if draft else []
         source_languages = {self._document(h.chunk.doc_id).get("language", "nl") for h in units}
+        passages = numbered(units)
         checks, _ = check_draft(
-            parsed[:1],
-            units,
-            self.embedder,
-            s.min_support,
-            same_language=source_languages == {language},
-            min_coverage=s.min_word_coverage,
+            parsed[:1], passages, self.embedder, policy, same_language=source_languages == {language}
         )
         check = checks[0]
         if not check.supported:
             return "", checks
         sentence = check.sentence
-        failure = ""
+        failure, detail = None, ""
         if not has_answer_type(sentence, selection.answer_type, selection.references):
-            failure = f"does not give the asked-for {selection.answer_type.value}"
+            failure, detail = Failure.WRONG_TYPE, selection.answer_type.value
         else:
             relevance = float(self.embedder.embed_passages([sentence])[0] @ q)
-            if relevance < selection.best_dense - s.responsive_margin:
-                failure = (
-                    f"less relevant to the question ({relevance:.3f}) than the evidence ({selection.best_dense:.3f})"
-                )
-            elif _repeats(sentence, [u.chunk.text for u in units]):
-                failure = "repeats the quote without adding to it"
+            if relevance < selection.best_dense - policy.responsive_margin:
+                failure, detail = Failure.NOT_RESPONSIVE, f"{relevance:.3f} against {selection.best_dense:.3f}"
+            elif _repeats(sentence, [text for _, text in passages], policy.copy_overlap):
+                failure = Failure.COPY
         if failure:
-            return "", [SentenceCheck(sentence, check.cited, False, check.support, failure)]
+            reason = f"{failure.value}: {detail}" if detail else failure.value
+            return "", [SentenceCheck(sentence, check.cited, False, check.support, reason, failure)]
         # Renumber: the prompt numbered the units; the answer numbers the passages they come from.
         unit_to_citation = {i + 1: q.n for i, q in enumerate(quotes)}
         marks = "".join(f"[{n}]" for n in dict.fromkeys(unit_to_citation[c] for c in check.cited))
@@ -327,7 +310,7 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", strip_markers(text).lower())
 
 
-def _repeats(sentence: str, quotes: list[str]) -> bool:
+def _repeats(sentence: str, quotes: list[str], overlap: float) -> bool:
     """Whether ``sentence`` is a near-copy of a quote or of one of its sentences: nearly all its words
     in it, at nearly its length."""
     words = _words(sentence)
@@ -337,7 +320,7 @@ def _repeats(sentence: str, quotes: list[str]) -> bool:
         if not words or not source:
             continue
         shared = sum(1 for w in words if w in set(source)) / len(words)
-        if shared >= _COPY_OVERLAP and len(words) >= 0.8 * len(source):
+        if shared >= overlap and len(words) >= 0.8 * len(source):
             return True
     return False
 

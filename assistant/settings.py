@@ -6,12 +6,13 @@ the fastest model in the test suite.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +32,51 @@ def available_cpus(cap: int = 8) -> int:
     return max(1, min(cap, count))
 
 
+class GroundingPolicy(BaseModel):
+    """Every threshold and rule that decides what an answer or a summary may say: one typed group.
+
+    Built from ``Settings`` (``settings.grounding``), where each field is documented and can be set
+    as ``BRON_<NAME>``; evidence selection, abstention, the answer checks and the summary checks all
+    take this object, and the summary cache is keyed on its ``fingerprint``. The eval's judge takes
+    none of it, on purpose.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_relevance: float
+    min_evidence_relevance: float
+    min_evidence_overlap: float
+    evidence_units: int
+    evidence_margin: float
+    evidence_next_sentence: bool
+    lexical_weight: float
+    type_penalty: float
+    responsive_margin: float
+    min_support: float
+    min_word_coverage: float
+    copy_overlap: float
+    common_word_zipf: float
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def defaults(cls) -> GroundingPolicy:
+        """The policy of the default settings, ignoring the environment (for tests and library use)."""
+        return cls(
+            **{name: Settings.model_fields[name].get_default(call_default_factory=True) for name in cls.model_fields}
+        )
+
+
 class Settings(BaseSettings):
     """Everything a run of bron can be configured with."""
 
     model_config = SettingsConfigDict(env_prefix="BRON_", extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @property
+    def grounding(self) -> GroundingPolicy:
+        """The grounding policy these settings give."""
+        return GroundingPolicy(**{name: getattr(self, name) for name in GroundingPolicy.model_fields})
 
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of documents to index.")
     index_dir: Path = Field(PROJECT_ROOT / "index", description="Folder that holds built indexes.")
@@ -105,6 +147,26 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Weight of question-word overlap beside the embedder's cosine in evidence scores.",
+    )
+    type_penalty: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Evidence score taken off a sentence without the asked-for year, number or person.",
+    )
+    copy_overlap: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="The model's sentence is not kept when this share of its words, at nearly the quote's length, "
+        "repeats a quote (it adds nothing).",
+    )
+    common_word_zipf: float = Field(
+        4.0,
+        ge=0.0,
+        le=8.0,
+        description="A word of the model's that is in no source and rarer than this (wordfreq Zipf, Dutch or "
+        "English) is a damaged word and its sentence is rejected.",
     )
     answer_writer: Literal["model", "quotes"] = Field(
         "quotes",

@@ -32,23 +32,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from html import escape
 from pathlib import Path
 
 import numpy as np
 
 from assistant.chunking import split_sentences
-from assistant.citations import check_draft, parse_citations, strip_markers, support_matrix
+from assistant.citations import check_draft, numbered, parse_citations, support_matrix
 from assistant.errors import BronError, InputError
 from assistant.prompting import format_passages, load_template
 from assistant.qa import Assistant
-from assistant.types import Chunk, Hit
+from assistant.types import Chunk, Failure, Hit
 
 SUMMARY_FORMAT = 2
 LENGTHS = {"short": (2, 90), "medium": (4, 170), "long": (7, 280)}  # sentences, most tokens per model call
@@ -184,7 +183,8 @@ class Summariser:
             "llm": getattr(llm, "fingerprint", s.llm),
             "embedder": self.assistant.embedder.fingerprint,
             "prompt": load_template(f"summarise.{self._language(doc)}.txt"),
-            "settings": [s.n_ctx, s.temperature, s.seed, s.min_support, s.min_word_coverage, s.summary_writer],
+            "settings": [s.n_ctx, s.temperature, s.seed, s.summary_writer],
+            "grounding": s.grounding.fingerprint(),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
@@ -284,24 +284,21 @@ class Summariser:
         everything = parse_citations(draft)
         parsed = [p for p in everything if p.text not in example]
         # a section is summarised in its document's language, so summary and sources share it
-        checks, _ = check_draft(parsed, hits, self.assistant.embedder, s.min_support, True, s.min_word_coverage)
+        checks, _ = check_draft(parsed, numbered(hits), self.assistant.embedder, s.grounding, same_language=True)
         kept: list[SummarySentence] = []
         dropped = len(everything) - len(parsed)
-        sources = " ".join(h.chunk.text for h in hits)
         for check in checks:
-            if check.supported and damaged_words(check.sentence, sources):
-                check = replace(check, supported=False, reason="damaged word")
             if check.supported:
                 refs = [r for n in check.cited for r in sources_of(n)]
                 kept.append(SummarySentence(check.sentence, list(dict.fromkeys(refs)), "model"))
                 continue
             dropped += 1
-            if check.reason in ("unfinished sentence", "too short or repeated", "damaged word"):
+            if check.failure in (Failure.UNFINISHED, Failure.REPEATED, Failure.DAMAGED):
                 continue
-            support, best_text = support_matrix([check.sentence], hits, self.assistant.embedder)
+            support, best_text = support_matrix([check.sentence], numbered(hits), self.assistant.embedder)
             n = int(np.argmax(support[0])) + 1
             quote = best_text[0][n - 1]
-            if support[0, n - 1] >= s.min_support and quote and len(quote.split()) >= _MIN_QUOTE_WORDS:
+            if support[0, n - 1] >= s.grounding.min_support and quote and len(quote.split()) >= _MIN_QUOTE_WORDS:
                 if all(k.text != f"“{quote}”" for k in kept):
                     kept.append(SummarySentence(f"“{quote}”", sources_of(n), "quoted"))
         return kept, dropped
@@ -395,27 +392,6 @@ def main_points(vectors: np.ndarray, n: int, diversity: float = 0.5, prior: np.n
         score[chosen] = -np.inf
         chosen.append(int(np.argmax(score)))
     return sorted(chosen)
-
-
-_COMMON_WORD = 4.0  # wordfreq Zipf frequency: about once per 100,000 words of Dutch
-
-
-def damaged_words(sentence: str, sources: str) -> list[str]:
-    """Words of ``sentence`` that are in neither its sources nor common Dutch or English.
-
-    The small model garbles words while copying ("Politici kunnen dus inging voorstaan" for
-    "menging"); such a word is in no source, and it is not a common word either.
-    """
-    from wordfreq import zipf_frequency
-
-    source_words = set(re.findall(r"\w+", sources.lower()))
-    damaged = []
-    for word in re.findall(r"[^\W\d_]+", strip_markers(sentence).lower()):
-        if word in source_words or len(word) < 3:
-            continue
-        if max(zipf_frequency(word, "nl"), zipf_frequency(word, "en")) < _COMMON_WORD:
-            damaged.append(word)
-    return damaged
 
 
 # -- output ----------------------------------------------------------------------------------

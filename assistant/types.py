@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -100,15 +101,36 @@ class Citation:
         return data
 
 
+class Failure(StrEnum):
+    """Why a sentence of the model's was not kept: what answers and summaries branch on."""
+
+    UNFINISHED = "unfinished sentence"
+    REPEATED = "too short or repeated"
+    UNSUPPORTED = "cited passages do not support it"
+    GARBLED = "garbled copy of source words"
+    LOW_COVERAGE = "too few of its words are in the cited passages"
+    NOT_IN_SOURCE = "numbers or names not in the cited passages"
+    DAMAGED = "damaged word"
+    TEMPLATE = "empty or copied from the prompt's example"
+    WRONG_TYPE = "does not give the asked-for kind of answer"
+    NOT_RESPONSIVE = "less relevant to the question than the evidence"
+    COPY = "repeats the quote without adding to it"
+
+
 @dataclass(frozen=True)
 class SentenceCheck:
-    """The verdict on one sentence of the model's draft."""
+    """The verdict on one sentence of the model's draft.
+
+    ``failure`` says why it was not kept (None when it was); ``reason`` is the same for people,
+    with the particulars ("not in the cited passages: 1998"), or notes a repaired citation.
+    """
 
     sentence: str
     cited: tuple[int, ...]
     supported: bool
     support: float
     reason: str = ""
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True)

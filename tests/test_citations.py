@@ -1,5 +1,16 @@
-from assistant.citations import check_draft, parse_citations, strip_markers, unsupported_names, unsupported_numbers
-from assistant.types import Chunk, Hit
+from assistant.citations import (
+    check_draft,
+    numbered,
+    parse_citations,
+    strip_markers,
+    unsupported_names,
+    unsupported_numbers,
+)
+from assistant.settings import GroundingPolicy
+from assistant.types import Chunk, Failure, Hit
+
+# the keyword embedder's cosines are lower than e5's; no word-coverage floor here
+POLICY = GroundingPolicy.defaults().model_copy(update={"min_support": 0.8, "min_word_coverage": 0.0})
 
 
 def _hit(text: str, n: int = 0) -> Hit:
@@ -46,19 +57,19 @@ def test_check_keeps_supported_repairs_missing_and_rejects_invented(keyword_embe
         "De hoofdstad van Frankrijk is Parijs [7]. "
         "Dit is een onaf"
     )
-    checks, _ = check_draft(draft, hits, keyword_embedder, min_support=0.8)
+    checks, _ = check_draft(draft, numbered(hits), keyword_embedder, POLICY)
     verdicts = [(c.supported, c.cited) for c in checks]
     assert verdicts[0] == (True, (1,))
     assert verdicts[1] == (True, (2,)) and "repaired" in checks[1].reason
-    assert verdicts[2][0] is False and "30" in checks[2].reason
-    assert verdicts[3][0] is False  # [7] does not exist and nothing supports it
-    assert verdicts[4][0] is False and checks[4].reason == "unfinished sentence"
+    assert verdicts[2][0] is False and "30" in checks[2].reason and checks[2].failure is Failure.NOT_IN_SOURCE
+    assert verdicts[3][0] is False and checks[3].failure is Failure.UNSUPPORTED  # [7] does not exist
+    assert verdicts[4][0] is False and checks[4].failure is Failure.UNFINISHED
 
 
 def test_repeated_sentences_count_once(keyword_embedder):
     hits = [_hit("Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland.")]
     sentence = "Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland [1]. "
-    checks, _ = check_draft(parse_citations(sentence * 3), hits, keyword_embedder, min_support=0.8)
+    checks, _ = check_draft(parse_citations(sentence * 3), numbered(hits), keyword_embedder, POLICY)
     assert [c.supported for c in checks] == [True, False, False]
 
 

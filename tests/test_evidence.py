@@ -13,6 +13,7 @@ from assistant.evidence import (
     question_names,
     select_evidence,
 )
+from assistant.settings import GroundingPolicy
 from assistant.types import Chunk, Hit
 
 
@@ -109,8 +110,11 @@ def test_a_quote_carries_on_into_the_next_sentence(real_embedder):
         "Allochtonen die weinig gericht zijn op de Nederlandse samenleving kiezen eerder voor concentratiewijken."
     )
     question = "Hoe kan het verband tussen segregatie en interetnisch contact omgekeerd zijn?"
-    with_next = select_evidence(question, [_hit(text)], embedder, "nl", max_units=1)
-    alone = select_evidence(question, [_hit(text)], embedder, "nl", max_units=1, next_sentence=False)
+    one = GroundingPolicy.defaults().model_copy(update={"evidence_units": 1})
+    with_next = select_evidence(question, [_hit(text)], embedder, "nl", one)
+    alone = select_evidence(
+        question, [_hit(text)], embedder, "nl", one.model_copy(update={"evidence_next_sentence": False})
+    )
     assert "concentratiewijken" in with_next.units[0].text
     assert with_next.units[0].text.startswith("Voor een deel")
     assert "concentratiewijken" not in alone.units[0].text

@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
+from assistant.citations import damaged_words
 from assistant.errors import InputError
 from assistant.indexing import build_index, identity_for
 from assistant.qa import Assistant
 from assistant.store import load_index
-from assistant.summarise import Summariser, damaged_words, main_points, write_outputs
+from assistant.summarise import Summariser, main_points, write_outputs
 from tests.conftest import ScriptedLLM
 
 DOC = "uitermark-duyvendak-menging"
@@ -174,3 +175,12 @@ def test_a_model_sentence_with_a_damaged_word_is_not_kept(make):
     garbled, _ = make("Politici kunnen dus inging voorstaan, ook al is er geen sprake van buurteffecten [1].")
     summary = garbled.summarise_section(DOC, section)
     assert all("inging" not in s.text for s in summary.sentences) and summary.dropped >= 1
+
+
+def test_the_cache_is_keyed_on_the_grounding_policy(make):
+    summariser, _ = make(COPY)
+    key = summariser.cache_key(DOC, "Conclusie")
+    assert Summariser(summariser.assistant, "short").cache_key(DOC, "Conclusie") == key
+    for change in ({"min_support": 0.9}, {"common_word_zipf": 3.0}, {"min_word_coverage": 0.5}):
+        stricter = Summariser(summariser.assistant.with_settings(**change), "short")
+        assert stricter.cache_key(DOC, "Conclusie") != key, change
