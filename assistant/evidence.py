@@ -30,6 +30,7 @@ unit contains, means the documents do not answer it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -342,6 +343,7 @@ def select_evidence(
     policy: GroundingPolicy | None = None,
     query_vector: np.ndarray | None = None,
     vocabulary: tuple[frozenset[str], frozenset[str]] | None = None,
+    stored: Callable[[str], np.ndarray | None] | None = None,
 ) -> Selection:
     """Score every unit of the retrieved passages against ``question`` and choose the best.
 
@@ -349,8 +351,9 @@ def select_evidence(
     chosen, a further one when it scores within ``evidence_margin`` of the best and says
     something else. ``query_vector`` saves re-embedding a question already embedded for retrieval;
     ``vocabulary`` (``corpus_vocabulary`` of all passages) is where the question's names are looked
-    up, by default the retrieved passages. With ``evidence_next_sentence`` every unit is quoted
-    together with the sentence that follows it in its passage.
+    up, by default the retrieved passages. ``stored`` gives a unit's vector embedded at index time
+    (``IndexData.unit_vector``); units it does not know are embedded here. With
+    ``evidence_next_sentence`` every unit is quoted together with the sentence that follows it.
     """
     policy = policy or GroundingPolicy.defaults()
     max_units, margin, type_penalty = policy.evidence_units, policy.evidence_margin, policy.type_penalty
@@ -365,7 +368,7 @@ def select_evidence(
     if not units:
         return Selection(kind, (), 0, 0.0, 0.0, kind is AnswerType.ANY, missing, "", references)
     q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
-    dense = embedder.embed_passages([text for _, text, _ in units]) @ q
+    dense = _unit_vectors([text for _, text, _ in units], embedder, stored) @ q
     q_tokens = _tokens(question)
     scored = []
     for (rank, text, following), d in zip(units, dense, strict=True):
@@ -400,6 +403,18 @@ def select_evidence(
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
     return Selection(kind, tuple(chosen), len(scored), best.dense, best.lexical, type_found, missing, focus, references)
+
+
+def _unit_vectors(
+    texts: list[str], embedder: Embedder, stored: Callable[[str], np.ndarray | None] | None
+) -> np.ndarray:
+    """Passage-mode vectors of the units: from the index where it has them, embedded otherwise."""
+    found = [stored(t) if stored else None for t in texts]
+    missing = [i for i, v in enumerate(found) if v is None]
+    if missing:
+        for i, vector in zip(missing, embedder.embed_passages([texts[i] for i in missing]), strict=True):
+            found[i] = vector
+    return np.stack([np.asarray(v, dtype=np.float32) for v in found])
 
 
 def _words_of(hits: list[Hit]) -> set[str]:

@@ -27,8 +27,9 @@ from assistant.store import (
     load_index,
     read_manifest,
     save_index,
+    unit_key,
 )
-from assistant.types import Chunk
+from assistant.types import Chunk, Hit
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,27 @@ def identity_for(settings: Settings, embedder: Embedder) -> dict:
     )
 
 
-def _previous_vectors(settings: Settings, identity: dict) -> dict[str, np.ndarray]:
-    """Vectors of the existing index by embedded-text hash, if it is compatible."""
+def _previous_vectors(settings: Settings, identity: dict) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Passage vectors by embedded-text hash and evidence-unit vectors by unit key, of the existing
+    index if it is compatible."""
     try:
         old = load_index(settings.index_path, identity)
     except BronError:
-        return {}
-    return {_key(embedding_text(c)): old.vectors[i] for i, c in enumerate(old.chunks)}
+        return {}, {}
+    passages = {_key(embedding_text(c)): old.vectors[i] for i, c in enumerate(old.chunks)}
+    units = {key: old.unit_vectors[row] for key, row in old.units.items()} if old.unit_vectors is not None else {}
+    return passages, units
+
+
+def evidence_units(chunks: list[Chunk]) -> list[str]:
+    """Every evidence unit of every passage, once: what answering would otherwise embed per question."""
+    from assistant.evidence import candidate_units
+
+    texts: dict[str, None] = {}
+    for chunk in chunks:
+        for _, text, _ in candidate_units([Hit(chunk=chunk, score=0.0)]):
+            texts.setdefault(text)
+    return list(texts)
 
 
 def index_is_current(settings: Settings, identity: dict, doc_hashes: dict[str, str]) -> bool:
@@ -81,6 +96,14 @@ def index_is_current(settings: Settings, identity: dict, doc_hashes: dict[str, s
     if settings.vector_store != "auto" and manifest.get("vector_store") != settings.vector_store:
         return False
     return {d: m["content_hash"] for d, m in manifest["documents"].items()} == doc_hashes
+
+
+def _has_units(settings: Settings) -> bool:
+    """Whether the index stores its evidence units (indexes built before they were stored do not)."""
+    try:
+        return "units.json" in read_manifest(settings.index_path).get("files", {})
+    except BronError:
+        return False
 
 
 def corpus_changes(settings: Settings, manifest: dict) -> list[str]:
@@ -107,27 +130,37 @@ def build_index(
         raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
     identity = identity_for(settings, embedder)
     doc_hashes = {d.doc_id: d.content_hash for d in documents}
-    if not rebuild and index_is_current(settings, identity, doc_hashes):
+    if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
         report.unchanged = True
         report.chunks = read_manifest(settings.index_path)["n_chunks"]
         return report
 
     chunks = [c for d in documents for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)]
-    previous = {} if rebuild else _previous_vectors(settings, identity)
+    previous, previous_units = ({}, {}) if rebuild else _previous_vectors(settings, identity)
     texts = [embedding_text(c) for c in chunks]
     todo = [i for i, t in enumerate(texts) if _key(t) not in previous]
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for i, text in enumerate(texts):
         if _key(text) in previous:
             vectors[i] = previous[_key(text)]
-    # Large slices: sentence-transformers sorts each call's texts by length, so
-    # batches of similar length need little padding; slices of one batch would not.
+    units = evidence_units(chunks)
+    unit_keys = [unit_key(u) for u in units]
+    unit_todo = [i for i, k in enumerate(unit_keys) if k not in previous_units]
+    unit_vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(unit_keys):
+        if key in previous_units:
+            unit_vectors[i] = previous_units[key]
+    # Passages, then evidence units, in large slices: sentence-transformers sorts each call's
+    # texts by length, so batches of similar length need little padding; slices of one batch would not.
+    work = [(vectors, texts, i) for i in todo] + [(unit_vectors, units, i) for i in unit_todo]
     batch = settings.embed_batch_size * _BATCHES_PER_CALL
-    for start in range(0, len(todo), batch):
-        rows = todo[start : start + batch]
-        vectors[rows] = embedder.embed_passages([texts[i] for i in rows])
+    for start in range(0, len(work), batch):
+        piece = work[start : start + batch]
+        embedded = embedder.embed_passages([source[i] for _, source, i in piece])
+        for (target, _, i), vector in zip(piece, embedded, strict=True):
+            target[i] = vector
         if progress:
-            progress(min(start + batch, len(todo)), len(todo))
+            progress(min(start + batch, len(work)), len(work))
     report.chunks, report.embedded, report.reused = len(chunks), len(todo), len(chunks) - len(todo)
 
     manifest = {
@@ -150,6 +183,9 @@ def build_index(
         },
     }
     store = choose_vector_store(len(chunks), settings.vector_store, settings.exact_search_limit)
-    save_index(settings.index_path, manifest, chunks, vectors, build_bm25(chunks), store)
-    log.info("indexed %d passages (%d embedded, %d reused)", len(chunks), report.embedded, report.reused)
+    save_index(settings.index_path, manifest, chunks, vectors, build_bm25(chunks), store, (unit_keys, unit_vectors))
+    log.info(
+        "indexed %d passages (%d embedded, %d reused) and %d evidence units (%d embedded)",
+        len(chunks), report.embedded, report.reused, len(units), len(unit_todo),
+    )  # fmt: skip
     return report

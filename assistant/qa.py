@@ -144,7 +144,14 @@ class Assistant:
 
         t0 = time.perf_counter()
         selection = select_evidence(
-            query, relevant, self.embedder, language, s.grounding, query_vector=q, vocabulary=self.index.vocabulary
+            query,
+            relevant,
+            self.embedder,
+            language,
+            s.grounding,
+            query_vector=q,
+            vocabulary=self.index.vocabulary,
+            stored=self.index.unit_vector,
         )
         timings["evidence"] = time.perf_counter() - t0
         signals = _signals(selection, best_passage)

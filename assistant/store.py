@@ -7,6 +7,9 @@
   sha256 of every other file (so a damaged file is caught at load time);
 * ``chunks.jsonl``: one passage per line, row i matching vector i;
 * ``vectors.npy`` and ``dense.faiss``: the passage embeddings and their FAISS index
+* ``units.json`` and ``units.npy``: every evidence unit of every passage (a sentence, or a
+  sentence with its continuation) by text hash, and its embedding, so that answering a
+  question does not embed the retrieved passages' sentences again
   (exact for small corpora, HNSW for large ones: the kind and why are in the manifest);
 * ``bm25/``: the BM25 index over Dutch-stemmed passage text.
 
@@ -23,7 +26,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -127,6 +130,13 @@ class IndexData:
     vectors: np.ndarray
     dense: FaissStore
     bm25: object  # bm25s.BM25
+    units: dict[str, int] = field(default_factory=dict)  # evidence unit key -> row of unit_vectors
+    unit_vectors: np.ndarray | None = None
+
+    def unit_vector(self, text: str) -> np.ndarray | None:
+        """The stored passage-mode vector of an evidence unit, embedded at index time; None if absent."""
+        row = self.units.get(unit_key(text))
+        return None if row is None or self.unit_vectors is None else self.unit_vectors[row]
 
     @property
     def documents(self) -> dict[str, dict]:
@@ -215,10 +225,24 @@ def refuse_foreign_folder(path: Path) -> None:
         )
 
 
+def unit_key(text: str) -> str:
+    """How an evidence unit's vector is found: a hash of its exact text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
 def save_index(
-    path: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, bm25, store: tuple[str, str] = (FLAT, "")
+    path: Path,
+    manifest: dict,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    bm25,
+    store: tuple[str, str] = (FLAT, ""),
+    units: tuple[list[str], np.ndarray] | None = None,
 ) -> None:
     """Write a complete index folder atomically (build aside, fsync, rename).
+
+    ``units`` are the evidence units' keys and vectors (``units.json``, ``units.npy``), so that
+    answering need not embed the retrieved passages' sentences again.
 
     ``store`` is the FAISS index kind and the reason it was chosen; both go into the manifest.
     Refuses to replace anything at ``path`` that is not a bron index (the swap deletes what it replaces).
@@ -233,6 +257,9 @@ def save_index(
         np.save(staging / "vectors.npy", vectors.astype(np.float32))
         FaissStore.build(vectors, store[0]).save(staging / "dense.faiss")
         bm25.save(str(staging / "bm25"), show_progress=False)
+        if units is not None:
+            (staging / "units.json").write_text(json.dumps(units[0]), encoding="utf-8")
+            np.save(staging / "units.npy", units[1].astype(np.float32))
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {
             **manifest,
@@ -301,6 +328,12 @@ def load_index(path: Path, expected: dict) -> IndexData:
             raise ValueError(f"unknown vector store kind {kind!r}")
         dense = FaissStore.load(path / "dense.faiss", kind)
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+        unit_keys, unit_vectors = [], None
+        if (path / "units.json").exists():  # indexes built before units were stored embed them per question
+            unit_keys = json.loads((path / "units.json").read_text(encoding="utf-8"))
+            unit_vectors = np.load(path / "units.npy", mmap_mode="r")
+            if len(unit_keys) != len(unit_vectors):
+                raise ValueError(f"{len(unit_keys)} unit keys for {len(unit_vectors)} unit vectors")
     except Exception as exc:  # any parse failure of a checksummed file means a broken writer
         raise IndexCorruptError(
             f"index {path} could not be read ({type(exc).__name__}: {exc}); rebuild with 'bron index --rebuild'"
@@ -310,4 +343,5 @@ def load_index(path: Path, expected: dict) -> IndexData:
             f"index {path} is inconsistent: {len(chunks)} passages, {len(vectors)} vectors, "
             f"{dense.size} in FAISS; rebuild with 'bron index --rebuild'"
         )
-    return IndexData(path, manifest, chunks, vectors, dense, bm25)
+    units = {key: row for row, key in enumerate(unit_keys)}
+    return IndexData(path, manifest, chunks, vectors, dense, bm25, units, unit_vectors)

@@ -115,3 +115,41 @@ def test_forcing_another_vector_store_rebuilds_without_reembedding(make_settings
     assert not report.unchanged and report.embedded == 0 and report.reused == first.chunks
     assert load_index(forced.index_path, identity_for(forced, keyword_embedder)).dense.kind == HNSW
     assert build_index(forced, keyword_embedder).unchanged
+
+
+def test_evidence_units_are_embedded_at_index_time_and_not_again_per_question(
+    make_settings, keyword_embedder, corpus_copy
+):
+    from assistant.indexing import evidence_units
+    from assistant.qa import Assistant
+
+    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_evidence_relevance=0.2)
+    build_index(settings, keyword_embedder)
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    units = evidence_units(index.chunks)
+    assert len(units) > 100 and all(index.unit_vector(u) is not None for u in units)
+    unit = units[0]
+    assert index.unit_vector(unit) == pytest.approx(keyword_embedder.embed_passages([unit])[0])
+    # Answering embeds the question and nothing else: the retrieved passages' units come from the index.
+    before = keyword_embedder.embedded
+    answer = Assistant(settings, keyword_embedder, index).ask(
+        "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
+    )
+    assert answer.quotes and keyword_embedder.embedded - before == 1
+
+
+def test_an_index_without_stored_units_is_brought_up_to_date(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    manifest_path = settings.index_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for name in ("units.json", "units.npy"):  # as an index built before units were stored
+        (settings.index_path / name).unlink()
+        del manifest["files"][name]
+    manifest_path.write_text(json.dumps(manifest))
+    assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).unit_vectors is None
+    before = keyword_embedder.embedded
+    report = build_index(settings, keyword_embedder)
+    assert not report.unchanged and report.embedded == 0  # passages reused, only the units embedded
+    assert keyword_embedder.embedded > before
+    assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).unit_vectors is not None
