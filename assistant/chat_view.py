@@ -144,22 +144,37 @@ def source_id(turn: int, n: int) -> str:
     return f"bron-t{turn}-s{n}"
 
 
+# The chatbot renders Markdown: "![](http://host/beacon)" in a quoted document would load a remote
+# image and "[tekst](http://...)" or a bare URL would become a link. Every character Markdown (or its
+# URL autolinker, or LaTeX) gives meaning to is written as a numeric character reference, which the
+# renderer shows as the character and never parses as syntax.
+_MARKDOWN_SYNTAX = str.maketrans({ch: f"&#{ord(ch)};" for ch in "[]()!*_`#~|$:\\<>&{}+-=^"})
+
+
+def as_text(text: str) -> str:
+    """Document or model text for the chatbot: shown as the characters it is, never as markup."""
+    return text.translate(_MARKDOWN_SYNTAX)
+
+
 def link_citations(text: str, turn: int, known: set[int]) -> str:
-    """Escape ``text`` and turn each known ``[n]`` into a link to its source card."""
-
-    def link(match: re.Match) -> str:
+    """``text`` as plain text (``as_text``), with each known ``[n]`` a link to its source card."""
+    out, last = [], 0
+    for match in _MARKER.finditer(text):
         n = int(match.group(1))
-        if n not in known:
-            return match.group(0)
-        return f'<a class="bron-cite" href="#{source_id(turn, n)}" title="bron {n}">[{n}]</a>'
-
-    return _MARKER.sub(link, escape(text, quote=False))
+        out.append(as_text(text[last : match.start()]))
+        if n in known:
+            out.append(f'<a class="bron-cite" href="#{source_id(turn, n)}" title="bron {n}">[{n}]</a>')
+        else:
+            out.append(as_text(match.group(0)))
+        last = match.end()
+    out.append(as_text(text[last:]))
+    return "".join(out)
 
 
 def _quotes_html(answer: dict, index: int, text: dict[str, str]) -> str:
     known = {c["n"] for c in answer["citations"]}
     items = "".join(
-        f"<li>“{escape(q['text'], quote=False)}” {link_citations('[{}]'.format(q['n']), index, known)}</li>"
+        f"<li>“{as_text(q['text'])}” {link_citations('[{}]'.format(q['n']), index, known)}</li>"
         for q in answer.get("quotes", [])
     )
     return f"<div class='bron-evidence'><strong>{text['evidence_label']}</strong><ul>{items}</ul></div>"
@@ -172,13 +187,13 @@ def answer_message(turn: dict, index: int, text: dict[str, str]) -> str:
     answer, once checked, goes above them.
     """
     if turn.get("error"):
-        return f"⚠️ {escape(turn['error'])}"
+        return f"⚠️ {as_text(turn['error'])}"
     answer = turn.get("answer")
     if answer is None:
         evidence = turn.get("evidence")
         parts = []
         if turn.get("draft"):
-            draft = escape(turn["draft"], quote=False)
+            draft = as_text(turn["draft"])
             parts.append(f"<em>{text['draft_label']}</em>\n\n<span class='bron-draft'>{draft}</span>")
         if evidence:
             parts.append(_quotes_html(evidence, index, text))
@@ -207,7 +222,7 @@ def chat_messages(turns: list[dict], text: dict[str, str]) -> list[dict]:
     """The chatbot's value: a user and an assistant message per turn."""
     messages = []
     for i, turn in enumerate(turns):
-        messages.append({"role": "user", "content": escape(turn["question"], quote=False)})
+        messages.append({"role": "user", "content": as_text(turn["question"])})
         messages.append({"role": "assistant", "content": answer_message(turn, i, text)})
     return messages
 

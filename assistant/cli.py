@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -113,25 +114,35 @@ def index_command(ctx, rebuild):
         )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters: a document cannot move the cursor, recolour or retitle the
+    terminal (ESC sequences), nor reorder what is shown (bidirectional overrides); each becomes U+FFFD."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 def _print_answer(answer) -> None:
     from assistant.qa import failed_checks
 
+    echo = lambda text: click.echo(terminal_safe(text))  # noqa: E731
     labels = {"extractive": "[geciteerd uit de bronnen]", "abstained": "[geen antwoord gevonden]", "generated": ""}
     if labels[answer.mode]:
-        click.echo(labels[answer.mode])
-    click.echo(answer.text)
+        echo(labels[answer.mode])
+    echo(answer.text)
     dropped = failed_checks(answer)
     if answer.mode == "generated" and dropped:
-        click.echo(f"({len(dropped)} zin(nen) van het model weggelaten: niet gesteund door de bronnen)")
+        echo(f"({len(dropped)} zin(nen) van het model weggelaten: niet gesteund door de bronnen)")
     if answer.citations:
-        click.echo("\nBronnen:")
+        echo("\nBronnen:")
     for c in answer.citations:
         authors = ", ".join(c.authors)
         meta = " · ".join(x for x in (authors, str(c.year) if c.year else "") if x)
-        click.echo(f"[{c.n}] {c.title}{' (' + meta + ')' if meta else ''}")
-        click.echo(f"    § {c.section}, regels {c.start_line}–{c.end_line}")
-        click.echo("    " + c.text)
-    click.echo(f"\n({answer.timings.get('total', 0):.1f} s)")
+        echo(f"[{c.n}] {c.title}{' (' + meta + ')' if meta else ''}")
+        echo(f"    § {c.section}, regels {c.start_line}–{c.end_line}")
+        echo("    " + c.text)
+    echo(f"\n({answer.timings.get('total', 0):.1f} s)")
 
 
 @main.command("ask")
@@ -146,7 +157,10 @@ def ask_command(ctx, question, question_file, as_json, top_k):
     from assistant.qa import Assistant
 
     if question_file is not None:
-        questions = [line.strip() for line in question_file if line.strip()]
+        try:
+            questions = [line.strip() for line in question_file if line.strip()]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{question_file.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         if not questions:
             raise InputError(f"{question_file.name} holds no questions")
     elif question is not None:
@@ -170,7 +184,7 @@ def ask_command(ctx, question, question_file, as_json, top_k):
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             if len(questions) > 1:
-                click.echo(f"\n=== {q}")
+                click.echo(terminal_safe(f"\n=== {q}"))
             _print_answer(answer)
     if failures:
         sys.exit(1)

@@ -15,6 +15,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import DocumentError
 from assistant.types import Document, DocumentMeta, Section
@@ -27,6 +30,8 @@ UNTITLED_SECTION = "Hoofdtekst"
 
 _PAGE_NUMBER = re.compile(r"^\s*\d{1,4}\s*$")
 _HYPHEN_AT_END = re.compile(r"(\w+)-$")
+_LONGEST_WORD = 100  # a "word" longer than this before a line-end hyphen is not one to rejoin
+MAX_FILE_BYTES = 20_000_000
 _WORD = re.compile(r"\w+(?:-\w+)*")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -136,8 +141,11 @@ def clean_sections(raw: str) -> list[Section]:
             line_starts.append((length, number))
             parts.append(stripped)
             length += len(stripped)
-        hyphen = _HYPHEN_AT_END.search(parts[-1])
-        if hyphen and not parts[-1].endswith("--"):
+        # Only the line's last characters are searched: "(\w+)-$" over a whole line retries from every
+        # position, which takes minutes on a 100k-character line of word characters.
+        tail_start = max(0, len(parts[-1]) - _LONGEST_WORD - 1)
+        hyphen = _HYPHEN_AT_END.search(parts[-1], tail_start) if parts[-1].endswith("-") else None
+        if hyphen and hyphen.start() > tail_start and not parts[-1].endswith("--"):
             carry = hyphen.group(1)
             parts[-1] = parts[-1][: hyphen.start()]
             length -= len(hyphen.group(0))
@@ -178,18 +186,39 @@ def read_meta(path: Path) -> DocumentMeta:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DocumentError(f"{meta_path}: unreadable metadata ({exc})") from exc
+    try:
+        meta = _MetaFile.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "the file"
+        raise DocumentError(f"{meta_path}: malformed metadata, {where}: {error['msg']}") from exc
     return DocumentMeta(
-        title=str(data.get("title") or fallback_title),
-        authors=tuple(data.get("authors") or ()),
-        year=data.get("year"),
-        kind=str(data.get("kind") or ""),
-        language=str(data.get("language") or "nl"),
+        title=meta.title or fallback_title,
+        authors=tuple(meta.authors),
+        year=meta.year,
+        kind=meta.kind,
+        language=meta.language,
     )
+
+
+class _MetaFile(BaseModel):
+    """What a ``<name>.meta.json`` may hold: an object with these keys (others are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    title: str = ""
+    authors: list[str] = []
+    year: int | None = Field(None, ge=0, le=3000)
+    kind: str = ""
+    language: Literal["nl", "en"] = "nl"
 
 
 def load_document(path: Path) -> Document:
     """Read, decode and clean one ``.txt`` or ``.md`` file."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DocumentError(f"{path}: {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}, skipped")
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
@@ -211,11 +240,39 @@ def load_document(path: Path) -> Document:
     )
 
 
-def iter_document_paths(folder: Path) -> Iterator[Path]:
-    """Every file under ``folder`` except metadata files, in a stable order."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.endswith(META_SUFFIX) and not path.name.startswith("."):
-            yield path
+def iter_document_paths(folder: Path, skipped: list[SkippedFile] | None = None) -> Iterator[Path]:
+    """Every file under ``folder`` except metadata files, in a stable order.
+
+    Hidden files and folders (``.git/``) are left out. Symbolic links are not followed into
+    folders (no loops); a linked file counts only if it resolves inside ``folder``, so a link
+    cannot serve a file from elsewhere on the machine. The walk keeps its own stack, so
+    folders nested thousands deep do not exhaust Python's recursion limit.
+    """
+    root = folder.resolve()
+    stack = [folder]
+    found: list[Path] = []
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(current.iterdir())
+        except OSError as exc:
+            if skipped is not None:
+                skipped.append(SkippedFile(current, f"cannot list folder ({exc.strerror or exc})"))
+            continue
+        for path in entries:
+            if path.name.startswith("."):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_file() or not target.is_relative_to(root):
+                    if skipped is not None:
+                        skipped.append(SkippedFile(path, "a link to something outside the folder, skipped"))
+                    continue
+            if path.is_dir():
+                stack.append(path)
+            elif path.is_file() and not path.name.endswith(META_SUFFIX):
+                found.append(path)
+    yield from sorted(found)
 
 
 def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
@@ -225,7 +282,7 @@ def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     seen: dict[str, Path] = {}
-    for path in iter_document_paths(folder):
+    for path in iter_document_paths(folder, skipped):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             skipped.append(SkippedFile(path, f"unsupported file type '{path.suffix or path.name}'"))
             continue

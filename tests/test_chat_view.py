@@ -20,8 +20,8 @@ def _answer(mode="generated", text="De huur daalt [1].", citations=None, **extra
 def test_known_markers_link_to_their_card_and_text_is_escaped():
     html = link_citations("Zie <b>dit</b> [1] en [7].", 4, {1})
     assert '<a class="bron-cite" href="#bron-t4-s1"' in html
-    assert "[7]" in html and "#bron-t4-s7" not in html
-    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert "&#91;7&#93;" in html and "#bron-t4-s7" not in html  # an unknown marker stays text
+    assert "<b>" not in html and "&#60;b&#62;" in html
 
 
 def test_supporting_sentence_is_highlighted_and_escaped():
@@ -44,7 +44,7 @@ def test_each_mode_says_what_happened():
     extractive = _answer("extractive", "“De huur daalt sterk.” [1]", quotes=quotes)
     html = answer_message({"answer": extractive}, 0, NL)
     assert NL["mode_extractive"] in html and NL["evidence_label"] in html
-    assert "“De huur daalt &lt;b&gt;sterk&lt;/b&gt;.”" in html and 'href="#bron-t0-s1"' in html
+    assert "“De huur daalt &#60;b&#62;sterk&#60;/b&#62;.”" in html and 'href="#bron-t0-s1"' in html
     abstained = _answer("abstained", "Dit staat niet in de documenten.", citations=[])
     assert NL["mode_abstained"] in answer_message({"answer": abstained}, 0, NL)
     generated = _answer(direct="De huur daalt [1].", quotes=quotes)
@@ -63,10 +63,24 @@ def test_messages_alternate_and_errors_are_readable():
     turns = [{"question": "<x>?", "answer": None, "error": "Dat lukte niet: het model ontbreekt"}]
     messages = chat_messages(turns, NL)
     assert [m["role"] for m in messages] == ["user", "assistant"]
-    assert messages[0]["content"] == "&lt;x&gt;?"
+    assert messages[0]["content"] == "&#60;x&#62;?"
     assert "het model ontbreekt" in messages[1]["content"]
 
 
 def test_empty_panel_explains_itself():
     assert NL["sources_empty"] in sources_html([], NL)
     assert TEXT["en"]["sources_empty"] in sources_html([], TEXT["en"])
+
+
+def test_markdown_in_document_or_model_text_is_never_syntax():
+    # The chatbot renders Markdown outside HTML blocks: a streamed draft copying a document's
+    # "![b](http://host/beacon)" would load an image, "[x](http://...)" or a bare URL would link.
+    hostile = "Zie ![b](http://host/beacon) en [x](http://host/klik) of http://host/kaal *vet* `code` $x$"
+    for html in (
+        answer_message({"question": "q", "answer": None, "draft": hostile}, 0, NL),
+        answer_message({"question": "q", "answer": _answer("extractive", quotes=[{"n": 1, "text": hostile}])}, 0, NL),
+        chat_messages([{"question": hostile, "answer": None}], NL)[0]["content"],
+    ):
+        for syntax in ("![", "](", "http://", "*vet*", "`code`", "$x$"):
+            assert syntax not in html, (syntax, html)
+        assert "&#33;&#91;b&#93;&#40;http&#58;//host/beacon&#41;" in html  # shown as those characters

@@ -83,3 +83,20 @@ def test_eval_compare_prints_both_reports_side_by_side(env, tmp_path):
     assert "| retrieval recall@5 (hybrid) | 90.0% | 80.0% | -10.0 pt |" in result.output
     missing = _run(["eval", "--compare", str(a), str(tmp_path / "nergens")], env)
     assert missing.exit_code == 2 and "cannot read the eval report" in missing.output
+
+
+def test_a_question_file_that_is_not_utf8_is_one_line(env, tmp_path):
+    questions = tmp_path / "vragen.txt"
+    questions.write_bytes("Wat is menging in Zoetermeer?\n".encode("utf-16"))
+    result = _run(["ask", "--file", str(questions)], env)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [f"bron: {questions} is not UTF-8 text (byte 0); save it as UTF-8"]
+
+
+def test_terminal_output_holds_no_control_characters():
+    from assistant.cli import terminal_safe
+
+    hostile = "Titel\x1b]0;gehackt\x07 met \x1b[31mrood\x1b[0m en \u202eomgekeerd\u202c.\nTweede regel\tmet tab."
+    safe = terminal_safe(hostile)
+    assert "\x1b" not in safe and "\x07" not in safe and "\u202e" not in safe
+    assert "\nTweede regel\tmet tab." in safe and "rood" in safe  # lines, tabs and text stay

@@ -94,3 +94,78 @@ def test_markdown_headings_become_sections(tmp_path):
         ("Doel", "We willen wijken mengen."),
         ("Aanpak", "We bouwen koopwoningen."),
     ]
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        ("[]", "malformed metadata, the file: Input should be a valid dictionary"),
+        ('"x"', "malformed metadata, the file: Input should be a valid dictionary"),
+        ('{"authors": 5}', "malformed metadata, authors: Input should be a valid list"),
+        ('{"authors": "Jan"}', "malformed metadata, authors: Input should be a valid list"),  # not J, a, n
+        ('{"year": "twee"}', "malformed metadata, year: Input should be a valid integer"),
+        ('{"language": "de"}', "malformed metadata, language: Input should be 'nl' or 'en'"),
+        ("{niet json", "unreadable metadata"),
+    ],
+)
+def test_malformed_metadata_skips_the_document_with_one_reason(tmp_path, meta, message):
+    (tmp_path / "tekst.txt").write_text("Kop\nDe huur daalt in de wijk.\n", encoding="utf-8")
+    (tmp_path / "tekst.meta.json").write_text(meta, encoding="utf-8")
+    (tmp_path / "goed.txt").write_text("Kop\nDe wijk wordt gemengd.\n", encoding="utf-8")
+    documents, skipped = load_corpus(tmp_path)
+    assert [d.doc_id for d in documents] == ["goed"]  # the rest of the folder is indexed
+    assert len(skipped) == 1 and message in skipped[0].reason
+
+
+def test_hidden_folders_outside_links_loops_and_deep_nesting(tmp_path):
+    corpus, outside = tmp_path / "corpus", tmp_path / "elders"
+    corpus.mkdir()
+    outside.mkdir()
+    (outside / "geheim.txt").write_text("Kop\nGeheime tekst van buiten de map.\n", encoding="utf-8")
+    (corpus / "gewoon.txt").write_text("Kop\nDe wijk wordt gemengd.\n", encoding="utf-8")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "notities.txt").write_text("Kop\nInterne notitie.\n", encoding="utf-8")
+    (corpus / "link-naar-buiten.txt").symlink_to(outside / "geheim.txt")
+    (corpus / "lus").symlink_to(corpus, target_is_directory=True)
+    (corpus / "kopie.txt").symlink_to(corpus / "gewoon.txt")  # inside the folder: a name like any other
+    levels = [corpus]
+    for _ in range(1100):  # one level at a time: pathlib's own mkdir(parents=True) recurses
+        levels.append(levels[-1] / "d")
+        levels[-1].mkdir()
+    (levels[-1] / "diep.txt").write_text("Kop\nHeel diep verstopt.\n", encoding="utf-8")
+    try:
+        documents, skipped = load_corpus(corpus)
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses, and would fail on this tree
+        (levels[-1] / "diep.txt").unlink()
+        for level in reversed(levels[1:]):
+            level.rmdir()
+    assert sorted(d.doc_id for d in documents) == ["diep", "gewoon", "kopie"]
+    reasons = {p.name: r for p, r in ((s.path, s.reason) for s in skipped)}
+    assert "outside the folder" in reasons["link-naar-buiten.txt"] and "outside the folder" in reasons["lus"]
+    assert "notities" not in str(skipped)  # hidden folders are not even listed
+
+
+def test_a_huge_line_of_word_characters_is_cleaned_in_linear_time(tmp_path):
+    import signal
+
+    def too_slow(*_):
+        raise TimeoutError("cleaning took over 20 s: quadratic again")
+
+    signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(20)  # linear: milliseconds; the old regex took minutes on this input
+    try:
+        sections = clean_sections("Kop\n" + "a" * 200_000 + "-\nvervolg van de tekst\n")
+    finally:
+        signal.alarm(0)
+    assert sections and "vervolg" in sections[0].text
+    assert clean_sections("Kop\nDe ingre-\npen in de wijk.\n")[0].text.endswith("ingrepen in de wijk.")
+
+
+def test_a_file_over_the_size_limit_is_skipped(tmp_path, monkeypatch):
+    import assistant.documents as documents
+
+    monkeypatch.setattr(documents, "MAX_FILE_BYTES", 1000)
+    (tmp_path / "groot.txt").write_text("Kop\n" + "woord " * 500, encoding="utf-8")
+    (tmp_path / "klein.txt").write_text("Kop\nDe wijk.\n", encoding="utf-8")
+    found, skipped = load_corpus(tmp_path)
+    assert [d.doc_id for d in found] == ["klein"] and "bytes, over the limit of 1,000, skipped" in skipped[0].reason
