@@ -44,3 +44,9 @@ class IndexCorruptError(BronError):
     """The index files on disk are damaged or incomplete."""
 
     exit_code = 4
+
+
+class IndexBusyError(BronError):
+    """Another process is writing the same index."""
+
+    exit_code = 4

@@ -26,8 +26,10 @@ from assistant.store import (
     expected_identity,
     load_index,
     read_manifest,
+    refuse_foreign_folder,
     save_index,
     unit_key,
+    writer_lock,
 )
 from assistant.types import Chunk, Hit
 
@@ -123,7 +125,16 @@ def corpus_changes(settings: Settings, manifest: dict) -> list[str]:
 def build_index(
     settings: Settings, embedder: Embedder, rebuild: bool = False, progress: Progress | None = None
 ) -> IndexReport:
-    """Index ``settings.corpus_dir`` into ``settings.index_path``; skip work that is done."""
+    """Index ``settings.corpus_dir`` into ``settings.index_path``; skip work that is done.
+
+    One writer at a time: a second ``bron index`` on the same index gets ``IndexBusyError``.
+    """
+    refuse_foreign_folder(settings.index_path)  # before creating a lock file beside it
+    with writer_lock(settings.index_path):
+        return _build_index(settings, embedder, rebuild, progress)
+
+
+def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
     documents, skipped = load_corpus(settings.corpus_dir)
     report = IndexReport(documents=len(documents), skipped=skipped)
     if not documents:

@@ -32,7 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
+from assistant.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
 from assistant.types import Chunk
 
 FORMAT_VERSION = 1
@@ -288,11 +288,55 @@ def save_index(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def writer_lock(path: Path):
+    """The lock a writer of the index at ``path`` holds for its whole run (build and swap).
+
+    ``with writer_lock(path):`` raises ``IndexBusyError`` at once when another process holds it.
+    """
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path.with_name(f".{path.name}.lock"))
+
+    class _Held:
+        def __enter__(self):
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                raise IndexBusyError(
+                    f"index {path} is being written by another 'bron index'; try again when it has finished"
+                ) from None
+            # Staging folders of a writer that was killed: nobody else can be using them now.
+            for stale in path.parent.glob(f".{path.name}.new-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            return lock
+
+        def __exit__(self, *exc):
+            lock.release()
+
+    return _Held()
+
+
+def _no_writer(path: Path) -> bool:
+    """Whether no writer holds the index's lock right now (so an interrupted swap may be repaired)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(path.with_name(f".{path.name}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return False
+    lock.release()
+    return True
+
+
 def read_manifest(path: Path) -> dict:
     """The manifest of the index at ``path``, recovering from an interrupted swap."""
     old = path.with_name(f".{path.name}.old")
-    if not path.exists() and old.exists():
-        os.replace(old, path)  # a save died between its two renames: the old index is intact
+    if not path.exists() and old.exists() and _no_writer(path):
+        # A save died between its two renames: the old index is intact. A live writer between its
+        # renames is not interrupted: restoring then would make its second rename fail.
+        os.replace(old, path)
     manifest_path = path / MANIFEST
     if not manifest_path.exists():
         raise IndexMissingError(f"no index at {path}; build it with 'bron index'")

@@ -71,7 +71,7 @@ def test_rebuild_after_damage_restores_a_loadable_index(make_settings, keyword_e
     build_index(settings, keyword_embedder, rebuild=True)
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
     assert index.manifest["n_chunks"] == len(index.chunks)
-    assert not list(settings.index_dir.glob(".*"))  # no staging folders left behind
+    assert [p.name for p in settings.index_dir.glob(".*")] == [".default.lock"]  # no staging folders left behind
 
 
 def test_interrupted_swap_recovers_the_previous_index(make_settings, keyword_embedder, corpus_copy):
@@ -153,3 +153,25 @@ def test_an_index_without_stored_units_is_brought_up_to_date(make_settings, keyw
     assert not report.unchanged and report.embedded == 0  # passages reused, only the units embedded
     assert keyword_embedder.embedded > before
     assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).unit_vectors is not None
+
+
+def test_one_writer_at_a_time_and_a_live_writer_is_not_interrupted(make_settings, keyword_embedder, corpus_copy):
+    from assistant.errors import IndexBusyError
+    from assistant.store import writer_lock
+
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    stale = settings.index_path.with_name(f".{settings.index_path.name}.new-killed")
+    stale.mkdir()  # staging left by a writer that was killed
+    with writer_lock(settings.index_path):  # another 'bron index' is running
+        with pytest.raises(IndexBusyError, match="being written by another 'bron index'"):
+            build_index(settings, keyword_embedder, rebuild=True)
+        # A reader that finds the writer between its two renames leaves the swap to the writer.
+        old = settings.index_path.with_name(f".{settings.index_path.name}.old")
+        settings.index_path.rename(old)
+        with pytest.raises(IndexMissingError):
+            load_index(settings.index_path, identity_for(settings, keyword_embedder))
+        assert old.exists()
+        old.rename(settings.index_path)
+    assert not stale.exists()  # cleaned up by the writer that took the lock
+    assert build_index(settings, keyword_embedder, rebuild=True).chunks > 50  # free again
