@@ -145,7 +145,9 @@ def clean_sections(raw: str) -> list[Section]:
         # position, which takes minutes on a 100k-character line of word characters.
         tail_start = max(0, len(parts[-1]) - _LONGEST_WORD - 1)
         hyphen = _HYPHEN_AT_END.search(parts[-1], tail_start) if parts[-1].endswith("-") else None
-        if hyphen and hyphen.start() > tail_start and not parts[-1].endswith("--"):
+        # A match at the cut-off may be the end of a longer run of word characters: not a word.
+        cut = tail_start > 0 and hyphen is not None and hyphen.start() == tail_start
+        if hyphen and not cut and not parts[-1].endswith("--"):
             carry = hyphen.group(1)
             parts[-1] = parts[-1][: hyphen.start()]
             length -= len(hyphen.group(0))

@@ -326,7 +326,8 @@ def _repeats(sentence: str, quotes: list[str], overlap: float) -> bool:
         source = _words(piece)
         if not words or not source:
             continue
-        shared = sum(1 for w in words if w in set(source)) / len(words)
+        vocabulary = set(source)
+        shared = sum(1 for w in words if w in vocabulary) / len(words)
         if shared >= overlap and len(words) >= 0.8 * len(source):
             return True
     return False

@@ -19,6 +19,7 @@ swaps the two with renames: a reader sees the old index or the new, never a mix.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -26,6 +27,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -288,40 +290,42 @@ def save_index(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def writer_lock(path: Path):
-    """The lock a writer of the index at ``path`` holds for its whole run (build and swap).
+def _lock(path: Path):
+    from filelock import FileLock
 
-    ``with writer_lock(path):`` raises ``IndexBusyError`` at once when another process holds it.
+    return FileLock(path.with_name(f".{path.name}.lock"))
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """Held by a writer of the index at ``path`` for its whole run (build and swap).
+
+    Raises ``IndexBusyError`` at once when another process holds it.
     """
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path.with_name(f".{path.name}.lock"))
-
-    class _Held:
-        def __enter__(self):
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                raise IndexBusyError(
-                    f"index {path} is being written by another 'bron index'; try again when it has finished"
-                ) from None
-            # Staging folders of a writer that was killed: nobody else can be using them now.
-            for stale in path.parent.glob(f".{path.name}.new-*"):
-                shutil.rmtree(stale, ignore_errors=True)
-            return lock
-
-        def __exit__(self, *exc):
-            lock.release()
-
-    return _Held()
+    lock = _lock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexBusyError(
+            f"index {path} is being written by another 'bron index'; try again when it has finished"
+        ) from None
+    try:
+        # Staging folders of a writer that was killed: nobody else can be using them now.
+        for stale in path.parent.glob(f".{path.name}.new-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        yield
+    finally:
+        lock.release()
 
 
 def _no_writer(path: Path) -> bool:
     """Whether no writer holds the index's lock right now (so an interrupted swap may be repaired)."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
-    lock = FileLock(path.with_name(f".{path.name}.lock"))
+    lock = _lock(path)
     try:
         lock.acquire(timeout=0)
     except (Timeout, OSError):

@@ -29,12 +29,14 @@ second run, or one after an interruption, redoes only what changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from html import escape
@@ -338,13 +340,19 @@ class Summariser:
             candidates = [(" ".join(chunks[0].text.split()), chunks[0])]
         texts = [t for t, _ in candidates]
         vectors = self.assistant.embedder.embed_passages(texts)
+        from assistant.retrieval import bm25_tokenize
+
         terms = self._key_terms(chunks[0].doc_id, chunks[0].section)
-        prior = KEY_TERM_WEIGHT * np.array([_key_term_score(t, terms) for t in texts])
+        prior = KEY_TERM_WEIGHT * np.array([_key_term_score(tokens, terms) for tokens in bm25_tokenize(texts)])
         chosen = main_points(vectors, self.n_sentences, prior=prior)
         return [SummarySentence(f"“{candidates[i][0]}”", [_ref(candidates[i][1])], "quoted") for i in chosen]
 
-    def _key_terms(self, doc: str, section: str) -> dict[str, float]:
-        """The section's distinctive words (stemmed): tf-idf against the other sections of the index."""
+    @functools.cached_property
+    def _section_terms(self) -> tuple[dict[tuple[str, str], Counter], Counter]:
+        """Stemmed word counts of every section of the index, and in how many sections each word occurs.
+
+        Computed once per summariser: bulk summarising asks for every section's key terms.
+        """
         from assistant.retrieval import bm25_tokenize
 
         texts: dict[tuple[str, str], list[str]] = {}
@@ -352,12 +360,15 @@ class Summariser:
             texts.setdefault((chunk.doc_id, chunk.section), []).append(chunk.text)
         keys = list(texts)
         tokens = bm25_tokenize([" ".join(texts[k]) for k in keys])
-        df: dict[str, int] = {}
-        for toks in tokens:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
-        mine = tokens[keys.index((doc, section))]
-        weights = {t: mine.count(t) * np.log((1 + len(keys)) / (1 + df[t])) for t in set(mine)}
+        counts = {k: Counter(t) for k, t in zip(keys, tokens, strict=True)}
+        df = Counter(t for c in counts.values() for t in c)
+        return counts, df
+
+    def _key_terms(self, doc: str, section: str) -> dict[str, float]:
+        """The section's distinctive words (stemmed): tf-idf against the other sections of the index."""
+        counts, df = self._section_terms
+        n = len(counts)
+        weights = {t: tf * np.log((1 + n) / (1 + df[t])) for t, tf in counts[(doc, section)].items()}
         top = max(weights.values(), default=1.0) or 1.0
         return {t: w / top for t, w in weights.items()}
 
@@ -365,10 +376,7 @@ class Summariser:
 KEY_TERM_WEIGHT = 0.1  # measured on eval/summary_points.jsonl: 0 -> 0.47 key-point recall, 0.05-0.2 -> 0.50-0.56
 
 
-def _key_term_score(text: str, terms: dict[str, float]) -> float:
-    from assistant.retrieval import bm25_tokenize
-
-    tokens = bm25_tokenize([text])[0]
+def _key_term_score(tokens: list[str], terms: dict[str, float]) -> float:
     return float(sum(terms.get(t, 0.0) for t in set(tokens)) / np.sqrt(len(tokens) or 1))
 
 

@@ -149,9 +149,11 @@ def test_a_hostile_document_is_shown_as_text_and_loads_nothing(poisoned_server):
         page.goto(poisoned_server)
         page.wait_for_selector("#bron-q textarea")
         page.click("#bron-q textarea")
-        page.keyboard.type("Wat krijgt elke buurt van Zandstad volgens het wijkbeleid?")
+        # The question is echoed in the chat too: Markdown typed there is shown, not loaded.
+        page.keyboard.type("Wat krijgt elke buurt van Zandstad volgens het wijkbeleid? ![v](http://127.0.0.2:9/v.png)")
         page.keyboard.press("Enter")
         status, _ = _wait_for_status(page, "Klaar in")
+        assert page.locator("#bron-chat img").count() == 0
         message = page.locator("#bron-chat [data-testid=bot]").last
         text = message.inner_text()
         assert "[de site](http://127.0.0.2:9/klik)" in text and "<img src=x" in text  # shown, as text

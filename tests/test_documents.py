@@ -159,6 +159,10 @@ def test_a_huge_line_of_word_characters_is_cleaned_in_linear_time(tmp_path):
         signal.alarm(0)
     assert sections and "vervolg" in sections[0].text
     assert clean_sections("Kop\nDe ingre-\npen in de wijk.\n")[0].text.endswith("ingrepen in de wijk.")
+    # a line holding only the split word
+    assert (
+        clean_sections("Kop\nDe\ningre-\npen in de wijk.\n")[0].text == "De ingrepen in de wijk."
+    )  # a line of one word
 
 
 def test_a_file_over_the_size_limit_is_skipped(tmp_path, monkeypatch):
