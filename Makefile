@@ -5,7 +5,7 @@ BRON := .venv/bin/bron
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat ask index test lint clean browser bench
+.PHONY: setup chat ask index test lint clean browser bench reliability
 
 .venv/.installed: pyproject.toml Makefile
 	test -d .venv || python3 -m venv .venv
@@ -42,7 +42,12 @@ browser:
 
 test: .venv/.installed browser
 	$(PY) -m ruff check assistant tests
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not long"
+
+# The whole reliability suite (tests/reliability, about N minutes): what 'make test' runs of it
+# plus SIGKILL at random moments, every step of a first build, and the load test.
+reliability: .venv/.installed browser
+	$(PY) -m pytest -q tests/reliability
 
 clean:
 	rm -rf .venv index/default .pytest_cache

@@ -20,6 +20,7 @@ swaps the two with renames: a reader sees the old index or the new, never a mix.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -275,25 +276,55 @@ def save_index(
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         _fsync_tree(staging)
         old = path.with_name(f".{path.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if path.exists():
-            os.replace(path, old)
-        os.replace(staging, path)
-        shutil.rmtree(old, ignore_errors=True)
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with generation_lock(path, exclusive=True):  # waits for readers still reading the current build
+            if not path.exists() and old.exists():
+                # A writer was killed between its renames: put its old build back before anything else,
+                # so that a kill now cannot leave no index at all.
+                os.replace(old, path)
+            elif old.exists():
+                shutil.rmtree(old)
+            if path.exists():
+                os.replace(path, old)
+            os.replace(staging, path)
+            _fsync_dir(path.parent)
+        shutil.rmtree(old, ignore_errors=True)  # no reader can be reading it: they read under the lock
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _lock(path: Path):
-    from filelock import FileLock
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
-    return FileLock(path.with_name(f".{path.name}.lock"))
+
+@contextlib.contextmanager
+def generation_lock(path: Path, exclusive: bool) -> Iterator[None]:
+    """The lock between readers and the swap: shared while a reader reads one build, exclusive for the renames.
+
+    A reader holding it sees the whole old build or the whole new one, never files of both, and never
+    the moment between the writer's two renames. ``fcntl.flock`` locks belong to the open file, so two
+    threads of one process exclude each other as two processes do. Where the lock file cannot be
+    created (a read-only index folder), nobody can swap either, and reading goes ahead unlocked.
+    """
+    lock_file = path.with_name(f".{path.name}.swap")
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if exclusive:
+            raise
+        try:
+            fd = os.open(lock_file, os.O_RDONLY)
+        except OSError:
+            yield
+            return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing the file releases the lock
 
 
 @contextlib.contextmanager
@@ -302,10 +333,10 @@ def writer_lock(path: Path) -> Iterator[None]:
 
     Raises ``IndexBusyError`` at once when another process holds it.
     """
-    from filelock import Timeout
+    from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock(path)
+    lock = FileLock(path.with_name(f".{path.name}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -321,39 +352,39 @@ def writer_lock(path: Path) -> Iterator[None]:
         lock.release()
 
 
-def _no_writer(path: Path) -> bool:
-    """Whether no writer holds the index's lock right now (so an interrupted swap may be repaired)."""
-    from filelock import Timeout
-
-    lock = _lock(path)
-    try:
-        lock.acquire(timeout=0)
-    except (Timeout, OSError):
-        return False
-    lock.release()
-    return True
-
-
 def read_manifest(path: Path) -> dict:
-    """The manifest of the index at ``path``, recovering from an interrupted swap."""
+    """The manifest of the index at ``path``, recovering from an interrupted swap.
+
+    Hold ``generation_lock(path, exclusive=False)`` around it and the reading of the build's files,
+    so that both come from the same build.
+    """
     old = path.with_name(f".{path.name}.old")
-    if not path.exists() and old.exists() and _no_writer(path):
-        # A save died between its two renames: the old index is intact. A live writer between its
-        # renames is not interrupted: restoring then would make its second rename fail.
-        os.replace(old, path)
     manifest_path = path / MANIFEST
-    if not manifest_path.exists():
-        raise IndexMissingError(f"no index at {path}; build it with 'bron index'")
-    try:
-        return json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(
-            f"index manifest {manifest_path} is unreadable ({exc}); rebuild with 'bron index --rebuild'"
-        ) from exc
+    with generation_lock(path, exclusive=False):  # shared locks nest: the caller's is not released
+        if not path.exists() and old.exists():
+            # Under the lock a live writer is never between its renames: a save died there,
+            # and the old index it moved aside is intact.
+            with contextlib.suppress(FileNotFoundError):  # another reader restored it first
+                os.replace(old, path)
+        if not manifest_path.exists():
+            raise IndexMissingError(f"no index at {path}; build it with 'bron index'")
+        try:
+            return json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"index manifest {manifest_path} is unreadable ({exc}); rebuild with 'bron index --rebuild'"
+            ) from exc
 
 
 def load_index(path: Path, expected: dict) -> IndexData:
-    """Load and verify an index; raise a ``BronError`` naming what is wrong."""
+    """Load and verify one build of an index; raise a ``BronError`` naming what is wrong."""
+    if not path.parent.is_dir():
+        raise IndexMissingError(f"no index at {path}; build it with 'bron index'")
+    with generation_lock(path, exclusive=False):
+        return _load_build(path, expected)
+
+
+def _load_build(path: Path, expected: dict) -> IndexData:
     manifest = read_manifest(path)
     check_identity(manifest, expected, path)
     for name, digest in manifest.get("files", {}).items():

@@ -1,4 +1,5 @@
 import json
+import threading
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_rebuild_after_damage_restores_a_loadable_index(make_settings, keyword_e
     build_index(settings, keyword_embedder, rebuild=True)
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
     assert index.manifest["n_chunks"] == len(index.chunks)
-    assert [p.name for p in settings.index_dir.glob(".*")] == [".default.lock"]  # no staging folders left behind
+    assert sorted(p.name for p in settings.index_dir.glob(".*")) == [".default.lock", ".default.swap"]  # no staging
 
 
 def test_interrupted_swap_recovers_the_previous_index(make_settings, keyword_embedder, corpus_copy):
@@ -157,7 +158,7 @@ def test_an_index_without_stored_units_is_brought_up_to_date(make_settings, keyw
 
 def test_one_writer_at_a_time_and_a_live_writer_is_not_interrupted(make_settings, keyword_embedder, corpus_copy):
     from assistant.errors import IndexBusyError
-    from assistant.store import writer_lock
+    from assistant.store import generation_lock, writer_lock
 
     settings = make_settings(corpus_dir=corpus_copy)
     build_index(settings, keyword_embedder)
@@ -166,12 +167,19 @@ def test_one_writer_at_a_time_and_a_live_writer_is_not_interrupted(make_settings
     with writer_lock(settings.index_path):  # another 'bron index' is running
         with pytest.raises(IndexBusyError, match="being written by another 'bron index'"):
             build_index(settings, keyword_embedder, rebuild=True)
-        # A reader that finds the writer between its two renames leaves the swap to the writer.
+        # A reader never sees the writer between its two renames: it waits for the swap to finish.
         old = settings.index_path.with_name(f".{settings.index_path.name}.old")
-        settings.index_path.rename(old)
-        with pytest.raises(IndexMissingError):
-            load_index(settings.index_path, identity_for(settings, keyword_embedder))
-        assert old.exists()
-        old.rename(settings.index_path)
+        loaded = []
+        with generation_lock(settings.index_path, exclusive=True):
+            settings.index_path.rename(old)
+            reader = threading.Thread(
+                target=lambda: loaded.append(load_index(settings.index_path, identity_for(settings, keyword_embedder)))
+            )
+            reader.start()
+            reader.join(timeout=0.5)
+            assert reader.is_alive() and old.exists()  # waiting, and the writer's old build left alone
+            old.rename(settings.index_path)
+        reader.join(timeout=30)
+        assert loaded and loaded[0].manifest["n_chunks"] > 50
     assert not stale.exists()  # cleaned up by the writer that took the lock
     assert build_index(settings, keyword_embedder, rebuild=True).chunks > 50  # free again
