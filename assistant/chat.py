@@ -10,8 +10,10 @@ and the sources panel are rendered from it (``chat_view``).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from assistant.errors import BronError, InputError
 from assistant.followup import standalone_query
 from assistant.indexing import corpus_changes
 from assistant.models import BUILTIN_LLMS
-from assistant.qa import Assistant
+from assistant.qa import Assistant, validate_question
 from assistant.settings import Settings
 from assistant.store import MANIFEST
 
@@ -34,14 +36,40 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("auto", "nl", "en")
 _REFRESH_S = 0.15  # least time between two streamed updates of the page
+_WORKER_POLL_S = 1.0  # how often a waiting answer checks that its worker thread is still alive
+QUEUE_SIZE = 64  # events waiting for a slot; beyond it a client is told the queue is full
+MAX_UPLOAD = "1mb"  # the chat has no upload control; Gradio's upload route refuses anything larger
+# Gradio reads these from the environment when launch() gets no value of its own; bron never
+# serves files or opens a public tunnel, whatever the environment says.
+_IGNORED_ENVIRONMENT = ("GRADIO_ALLOWED_PATHS", "GRADIO_SHARE")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:/[^\s/'\"]+)+/?")
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def public_message(text: str) -> str:
+    """A message for the browser: absolute server paths shortened to their last two parts."""
+    return _ABSOLUTE_PATH.sub(lambda m: "/".join(m.group(0).rstrip("/").split("/")[-2:]), text)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Which build of the index is on disk: a swap gives the manifest a new inode."""
     try:
         st = (path / MANIFEST).stat()
     except OSError:
         return None
-    return st.st_mtime_ns, st.st_size
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _number(value, name: str, integer: bool = False) -> float | int:
+    """A slider's value as sent by any client: a finite number, else an ``InputError``."""
+    try:
+        if isinstance(value, bool) or not math.isfinite(float(value)):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name} must be a number, not {str(value)[:40]!r}") from None
+    if integer and number != int(number):
+        raise InputError(f"{name} must be a whole number, not {number}")
+    return int(number) if integer else number
 
 
 class ChatApp:
@@ -63,8 +91,9 @@ class ChatApp:
         self._assistant, self._stamp = self._open()
         self.changes = corpus_changes(settings, self._assistant.index.manifest)
 
-    def _open(self) -> tuple[Assistant, tuple[int, int] | None]:
-        return self._open_assistant(self.settings), _stamp(self.settings.index_path)
+    def _open(self) -> tuple[Assistant, tuple[int, int, int] | None]:
+        stamp = _stamp(self.settings.index_path)  # before opening: a swap during the load reloads next time
+        return self._open_assistant(self.settings), stamp
 
     def assistant(self) -> Assistant:
         """The assistant over the current index; reopened when ``bron index`` replaced it."""
@@ -131,17 +160,24 @@ class ChatApp:
             return
         yield update(self.text["searching"])
         try:
+            # Any client can call this handler with any values (hiding it from the API page is not
+            # access control), so everything the browser's controls would have limited is checked here.
+            validate_question(turn.get("question"), self.settings.max_question_chars)
             if model not in self.model_choices():
-                raise InputError(f"unknown model '{model}'")
+                raise InputError(f"unknown model '{str(model)[:80]}'")
             if language not in LANGUAGES:
-                raise InputError(f"unknown answer language '{language}'")
+                raise InputError(f"unknown answer language '{str(language)[:20]}'")
             if writer not in (None, "quotes", "model"):
-                raise InputError(f"unknown answer writer '{writer}'")
+                raise InputError(f"unknown answer writer '{str(writer)[:20]}'")
             assistant = self.assistant().with_settings(
-                top_k=int(top_k), llm=model, temperature=float(temperature), language=language, answer_writer=writer
+                top_k=_number(top_k, "top_k", integer=True),
+                llm=model,
+                temperature=_number(temperature, "temperature"),
+                language=language,
+                answer_writer=writer,
             )
         except BronError as exc:
-            turn["error"] = self.text["error"].format(message=exc)
+            turn["error"] = self.text["error"].format(message=public_message(str(exc)))
             yield update(turn["error"])
             return
 
@@ -160,7 +196,7 @@ class ChatApp:
                 )
                 events.put(("answer", answer))
             except BronError as exc:
-                events.put(("error", self.text["error"].format(message=exc)))
+                events.put(("error", self.text["error"].format(message=public_message(str(exc)))))
             except Exception:  # the page must get a message and the server must keep running
                 log.exception("answering %r failed", turn["question"])
                 events.put(("error", self.text["internal_error"]))
@@ -171,7 +207,14 @@ class ChatApp:
         shown = 0.0
         try:
             while True:
-                kind, value = events.get()
+                try:
+                    kind, value = events.get(timeout=_WORKER_POLL_S)
+                except queue.Empty:
+                    if worker.is_alive():
+                        continue
+                    # The worker died without a word (e.g. a BaseException): free the slot, say so.
+                    log.error("the answer worker for %r ended without an answer", turn["question"])
+                    kind, value = "error", self.text["internal_error"]
                 if kind == "evidence":  # shown at once, before the model writes
                     turn["evidence"] = value.to_dict()
                     yield update(self.text["evidence_found"])
@@ -217,11 +260,11 @@ class ChatApp:
         try:
             assistant = self.assistant()
         except BronError as exc:
-            return self.text["error"].format(message=exc)
+            return self.text["error"].format(message=public_message(str(exc)))
         counts: dict[str, int] = {}
         for chunk in assistant.index.chunks:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return documents_html(assistant.index.manifest, counts, str(assistant.index.path), self.text)
+        return documents_html(assistant.index.manifest, counts, assistant.index.path.name, self.text)
 
     def document_choices(self) -> list[tuple[str, str]]:
         try:
@@ -241,7 +284,7 @@ class ChatApp:
             summariser = Summariser(self.assistant(), length)
             targets = summariser.sections([doc])
         except BronError as exc:
-            yield "", self.text["error"].format(message=exc)
+            yield "", self.text["error"].format(message=public_message(str(exc)))
             return
         done = []
         yield "", self.text["summarising"].format(done=0, total=len(targets))
@@ -254,7 +297,8 @@ class ChatApp:
             yield to_markdown(done, done[0].language) if done else "", self.text["summarise_stopped"]
             return
         except BronError as exc:
-            yield to_markdown(done, done[0].language) if done else "", self.text["error"].format(message=exc)
+            message = self.text["error"].format(message=public_message(str(exc)))
+            yield to_markdown(done, done[0].language) if done else "", message
             return
         cached = sum(1 for s in done if s.cached)
         status = self.text["summarised"].format(total=len(done), cached=cached, seconds=time.monotonic() - started)
@@ -263,12 +307,17 @@ class ChatApp:
     def ask_api(self, question: str, top_k: int | None = None, model: str | None = None) -> dict:
         """One question, one answer as JSON: for scripts and ``gradio_client``; errors come back as ``error``."""
         try:
+            if not isinstance(question, str):
+                raise InputError("the question must be text")
+            question = validate_question(question, self.settings.max_question_chars)
             if model is not None and model not in self.model_choices():
-                raise InputError(f"unknown model '{model}'")
+                raise InputError(f"unknown model '{str(model)[:80]}'")
+            top_k = None if top_k is None else _number(top_k, "top_k", integer=True)
             assistant = self.assistant().with_settings(top_k=top_k, llm=model)
             return assistant.ask(question).to_dict()
         except BronError as exc:
-            return {"question": question, "error": str(exc)}
+            echo = question[:200] if isinstance(question, str) else ""  # a 10 MB question is not sent back
+            return {"question": echo, "error": public_message(str(exc))}
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -324,9 +373,12 @@ class ChatApp:
                     summary_stop = gr.Button(t["stop"], variant="stop")
                 summary_status = gr.Markdown(elem_id="bron-summary-status")
                 summary = gr.Markdown(elem_id="bron-summary")
+            # Quoted summaries do not use the model: they get a slot of their own, so a long summary
+            # does not hold up the chat's questions.
+            summary_slot = "llm" if s.summary_writer == "model" else "summary"
             summarise.click(
                 self.summarise, [summary_doc, summary_length], [summary, summary_status],
-                concurrency_limit=1, concurrency_id="llm", api_visibility="private",
+                concurrency_limit=1, concurrency_id=summary_slot, api_visibility="private",
             )  # fmt: skip
             summary_stop.click(self.stop, None, summary_status, queue=False, api_visibility="private")
             with gr.Tab(t["tab_documents"]) as documents_tab:
@@ -348,16 +400,24 @@ class ChatApp:
             clear.click(self.clear, None, [turns, chatbot, sources, status], queue=False, api_visibility="private")
 
             gr.api(self.ask_api, api_name="ask", concurrency_limit=1, concurrency_id="llm")
-        demo.queue(default_concurrency_limit=4, max_size=64)
+        demo.queue(default_concurrency_limit=4, max_size=QUEUE_SIZE)
         return demo
 
     def launch(self, host: str, port: int | None, block: bool = True) -> gr.Blocks:
         """Serve on ``host:port``; returns the running Blocks when ``block`` is false."""
         demo = self.build()
+        for name in _IGNORED_ENVIRONMENT:
+            if os.environ.pop(name, None) is not None:
+                log.warning("%s is set; bron ignores it (the chat serves no files and opens no public link)", name)
+        password = self.settings.chat_password
         demo.launch(
             server_name=host,
             server_port=port,
             prevent_thread_lock=not block,
+            share=False,
+            auth=("bron", password.get_secret_value()) if password else None,
+            max_file_size=MAX_UPLOAD,
+            run_history=False,
             allowed_paths=[],
             ssr_mode=False,
             mcp_server=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from html import escape
+from pathlib import Path
 
 TEXT: dict[str, dict[str, str]] = {
     "nl": {
@@ -272,10 +273,10 @@ def sources_html(turns: list[dict], text: dict[str, str]) -> str:
     return "".join(blocks)
 
 
-def documents_html(manifest: dict, n_passages: dict[str, int], index_path: str, text: dict[str, str]) -> str:
+def documents_html(manifest: dict, n_passages: dict[str, int], index_name: str, text: dict[str, str]) -> str:
     """The documents view: every indexed document with its sections and line ranges."""
     docs = manifest["documents"]
-    intro = text["documents_intro"].format(docs=len(docs), passages=manifest.get("n_chunks", 0), index=index_path)
+    intro = text["documents_intro"].format(docs=len(docs), passages=manifest.get("n_chunks", 0), index=index_name)
     rows = [f"<p>{escape(intro)}</p>"]
     for doc_id, d in docs.items():
         authors = ", ".join(d.get("authors") or [])
@@ -287,7 +288,8 @@ def documents_html(manifest: dict, n_passages: dict[str, int], index_path: str, 
         )
         rows.append(
             f"<details class='bron-doc'><summary><strong>{escape(d.get('title') or doc_id)}</strong>"
-            f"{' — ' + escape(meta) if meta else ''}<br><span class='bron-where'>{escape(d.get('path', ''))} · "
+            f"{' — ' + escape(meta) if meta else ''}<br>"
+            f"<span class='bron-where'>{escape(Path(d.get('path', '')).name)} · "
             f"{text['doc_sections'].format(n=len(d.get('sections', [])))} · {n_passages.get(doc_id, 0)} "
             f"{text['doc_passages']}</span></summary><ol>{sections}</ol></details>"
         )

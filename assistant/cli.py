@@ -313,9 +313,16 @@ def chat_command(ctx, host, port, ui_language):
     """Open the chat over the index in your browser."""
     from assistant.chat import ChatApp
 
-    if host not in _LOOPBACK:
-        click.echo(f"warning: serving on {host}: anyone who can reach it can read your documents (no login)", err=True)
-    app = ChatApp(_settings(ctx), ui_language=ui_language)
+    settings = _settings(ctx)
+    if host not in _LOOPBACK and settings.chat_password is None:
+        click.echo(
+            f"warning: serving on {host} without a password: anyone who can reach it can read your documents; "
+            "set BRON_CHAT_PASSWORD (user 'bron') to ask for one",
+            err=True,
+        )
+    elif host not in _LOOPBACK:
+        click.echo(f"serving on {host}: the browser asks for user 'bron' and BRON_CHAT_PASSWORD", err=True)
+    app = ChatApp(settings, ui_language=ui_language)
     click.echo(f"bron chat over {app.settings.index_path}; stop with Ctrl-C")
     app.launch(host, port or None)
 

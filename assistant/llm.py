@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -99,17 +100,24 @@ class LlamaCppLLM:
                         break
 
 
-_CACHE: dict[tuple, LLM] = {}
+# Loaded models, least recently used first. Two stay loaded (the configured one and the one last
+# picked in the chat): switching back and forth is instant, cycling through many does not grow memory.
+MAX_LOADED = 2
+_CACHE: OrderedDict[tuple, LLM] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
 def load_llm(settings: Settings) -> LLM:
-    """The configured LLM, loaded once per process and model file."""
+    """The configured LLM, loaded once per process and model file while it is among the last used."""
     from assistant.models import locate_llm
 
     path = locate_llm(settings.llm, settings.cache_dir)
     key = (str(path), settings.n_ctx, settings.n_threads, settings.seed)
     with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.seed)
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        while len(_CACHE) >= MAX_LOADED:  # freed once the last answer still using it is done
+            _CACHE.popitem(last=False)
+        _CACHE[key] = LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.seed)
         return _CACHE[key]

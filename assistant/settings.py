@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -221,7 +221,13 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
     seed: int = Field(0, description="Sampling seed.")
 
-    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted.")
+    chat_password: SecretStr | None = Field(
+        None,
+        min_length=8,
+        description="Password of the chat (user 'bron'), asked by the browser; set it in the environment "
+        "(BRON_CHAT_PASSWORD), never on the command line. Needed when the chat is served beyond this machine.",
+    )
     language: Literal["auto", "nl", "en"] = Field(
         "auto", description="Answer language: 'auto' (that of the question), 'nl' or 'en'."
     )

@@ -219,3 +219,53 @@ def test_summarise_tab_streams_section_summaries(chat):
     again = list(chat.summarise("uitermark-duyvendak-menging", "short"))
     assert again[-1][1].startswith("Klaar: 8 secties (8 uit de cache)")
     assert "nergens" in list(chat.summarise("nergens", "short"))[-1][1]
+
+
+def test_an_index_replaced_while_the_chat_opens_it_is_reloaded_next_time(make_settings, keyword_embedder, corpus_copy):
+    """The change stamp is taken before opening: a swap during the load is not mistaken for the loaded build."""
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    opened = []
+
+    def open_assistant(s):
+        assistant = Assistant(s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)))
+        if not opened:  # 'bron index' finishes while the chat is still starting
+            (corpus_copy / "extra.txt").write_text("Een nieuwe tekst over groen in de wijk.\n" * 3)
+            build_index(settings, keyword_embedder)
+        opened.append(assistant)
+        return assistant
+
+    app = ChatApp(settings, open_assistant=open_assistant)
+    assert "extra" not in opened[0].index.documents
+    assert "extra" in app.assistant().index.documents
+
+
+class _DyingLLM(ScriptedLLM):
+    """Ends its thread with a BaseException, which no ``except Exception`` catches."""
+
+    def stream(self, prompt, max_tokens, temperature, stop, cancel=None):
+        raise SystemExit("worker gone")
+        yield  # pragma: no cover
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the test
+def test_a_worker_thread_that_dies_frees_the_slot_with_a_message(chat, monkeypatch):
+    monkeypatch.setattr("assistant.chat._WORKER_POLL_S", 0.05)
+    llm = _DyingLLM("")
+    chat._assistant = chat._assistant.__class__(
+        chat._assistant.settings, chat._assistant.embedder, chat._assistant.index, llm
+    )
+    updates, _ = _ask(chat, QUESTION)  # before: waited on the queue forever
+    assert updates[-1][3][-1]["error"] == NL["internal_error"]
+
+
+def test_errors_in_the_chat_name_no_server_folders(chat):
+    from assistant.chat import public_message
+
+    shutil.rmtree(chat.settings.index_path)
+    updates, _ = _ask(chat, QUESTION)
+    error = updates[-1][3][-1]["error"]
+    assert "no index at" in error and str(chat.settings.index_dir) not in error and "index/default" in error
+    assert public_message("file /home/anna/docs/x.txt is bad; see ~/notes and 1/2") == (
+        "file docs/x.txt is bad; see ~/notes and 1/2"
+    )

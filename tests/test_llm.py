@@ -28,3 +28,31 @@ def test_reused_kv_cache_gives_the_same_text_as_a_fresh_model(real_settings):
     fresh = _complete(LlamaCppLLM(path, real_settings.n_ctx, 1, real_settings.seed), second)
     assert reused == fresh and reused.strip()
     assert _complete(warm, second) == fresh  # the whole prompt cached, too
+
+
+def test_cycling_through_models_keeps_at_most_two_loaded(real_settings, tmp_path):
+    """Every model picked in the chat used to stay loaded: memory grew with each one chosen."""
+    import gc
+    import shutil
+    import weakref
+
+    from assistant import llm as llm_module
+    from assistant.models import locate_llm
+    from assistant.settings import make_settings
+
+    gemma = locate_llm("gemma3-270m", real_settings.cache_dir)
+    copy = tmp_path / "gemma-copy.gguf"  # a third model file
+    shutil.copyfile(gemma, copy)
+    names = ["gemma3-270m", "smollm2-135m", str(copy)]
+    seen = []
+    for _ in range(3):
+        for name in names:
+            settings = make_settings(**{**real_settings.model_dump(), "llm": name})
+            model = llm_module.load_llm(settings)
+            seen.append(weakref.ref(model))
+            _complete(model, "De hoofdstad van Nederland is")  # it still answers
+            del model
+            assert len(llm_module._CACHE) <= llm_module.MAX_LOADED
+    gc.collect()
+    alive = {id(ref()) for ref in seen if ref() is not None}
+    assert len(alive) <= llm_module.MAX_LOADED  # the others were freed, not just forgotten
