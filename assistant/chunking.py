@@ -83,11 +83,34 @@ def _ends_in_abbreviation(text: str) -> bool:
     return is_initial or token.lower() in _ABBREVIATIONS
 
 
+# pysbd's time grows with the square of its input (40k characters: 3 s; 100k: 20 s), so long text
+# is given to it in blocks cut where a sentence very likely ends; a long run without any is cut at a space.
+_BLOCK_CHARS = 12_000  # above the longest section of the bundled corpus (11k): its sentences are unchanged
+_LIKELY_END = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9À-Þ])")
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` of at most about ``_BLOCK_CHARS``, cut after a likely sentence end if there is one."""
+    spans, start = [], 0
+    while len(text) - start > _BLOCK_CHARS:
+        window = text[start : start + _BLOCK_CHARS]
+        ends = [m.end() for m in _LIKELY_END.finditer(window, _BLOCK_CHARS // 2)]
+        cut = ends[-1] if ends else (window.rfind(" ", _BLOCK_CHARS // 2) + 1 or _BLOCK_CHARS)
+        spans.append((start, start + cut))
+        start += cut
+    spans.append((start, len(text)))
+    return spans
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Split Dutch text into sentences with character offsets into ``text``."""
     if not text.strip():
         return []
-    spans = [(s.start, s.end) for s in _segmenter().segment(text)]
+    spans = [
+        (offset + s.start, offset + s.end)
+        for offset, end in _blocks(text)
+        for s in _segmenter().segment(text[offset:end])
+    ]
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and _ends_in_abbreviation(text[merged[-1][0] : merged[-1][1]]):
@@ -104,9 +127,35 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+def _bounded(sentences: list[Sentence], limit: int) -> list[Sentence]:
+    """The sentences, each one longer than ``limit`` cut into pieces that are not.
+
+    A passage is whole sentences up to its target size, so one sentence longer than that (a
+    table flattened into a line, a run-on list) would be a passage too long for the prompt.
+    It is cut after a clause (';' or ',') where there is one in its second half, else at a space,
+    else (no spaces at all) at the limit.
+    """
+    pieces: list[Sentence] = []
+    for sentence in sentences:
+        text, start = sentence.text, sentence.start
+        while len(text) > limit:
+            window = text[: limit + 1]
+            cut = max(window.rfind("; ", limit // 2), window.rfind(", ", limit // 2))
+            cut = cut + 1 if cut > 0 else window.rfind(" ", limit // 2)
+            cut = cut if cut > 0 else limit
+            head = text[:cut].rstrip()
+            pieces.append(Sentence(head, start, start + len(head)))
+            rest = text[cut:]
+            skipped = len(rest) - len(rest.lstrip())
+            text, start = rest.lstrip(), start + cut + skipped
+        if text:
+            pieces.append(Sentence(text, start, start + len(text)))
+    return pieces
+
+
 def chunk_section(doc_id: str, section: Section, index: int, target_chars: int, overlap: int) -> list[Chunk]:
-    """Group a section's sentences into chunks of about ``target_chars``."""
-    sentences = split_sentences(section.text)
+    """Group a section's sentences into chunks of about ``target_chars`` (never more, bar one sentence's cut)."""
+    sentences = _bounded(split_sentences(section.text), target_chars)
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):
