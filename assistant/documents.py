@@ -8,6 +8,7 @@ line of the original file it came from, so citations can name line ranges.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
@@ -224,12 +225,16 @@ def load_document(path: Path) -> Document:
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if b"\x00" in raw_bytes[:4096]:
+    # UTF-16 with a byte-order mark (what Windows' Notepad writes as "Unicode") is read as such;
+    # without one, zero bytes mean a binary file.
+    encoding = "utf-16" if raw_bytes[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    if encoding != "utf-16" and b"\x00" in raw_bytes[:4096]:
         raise DocumentError(f"{path}: looks binary, skipped")
     try:
-        raw = raw_bytes.decode("utf-8-sig")
+        raw = raw_bytes.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not UTF-8 text (byte {exc.start}), skipped") from exc
+        name = "UTF-16" if encoding == "utf-16" else "UTF-8"
+        raise DocumentError(f"{path}: not {name} text (byte {exc.start}), skipped") from exc
     sections = clean_sections(raw)
     if not sections:
         raise DocumentError(f"{path}: contains no text, skipped")
