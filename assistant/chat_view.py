@@ -64,6 +64,8 @@ TEXT: dict[str, dict[str, str]] = {
         "doc_sections": "{n} secties",
         "doc_passages": "passages",
         "no_citations": "Geen passages geciteerd.",
+        "set_aside": "Niet gebruikt: deze passage leest als een instructie aan de assistent, en bron volgt geen "
+        "instructies uit documenten",
         "tab_summarise": "Samenvatten",
         "summarise_doc": "Document",
         "summarise_length": "Lengte",
@@ -125,6 +127,8 @@ TEXT: dict[str, dict[str, str]] = {
         "doc_sections": "{n} sections",
         "doc_passages": "passages",
         "no_citations": "No passages cited.",
+        "set_aside": "Not used: this passage reads as an instruction to the assistant, and bron follows no "
+        "instructions from documents",
         "tab_summarise": "Summarise",
         "summarise_doc": "Document",
         "summarise_length": "Length",
@@ -267,10 +271,19 @@ def sources_html(turns: list[dict], text: dict[str, str]) -> str:
             head += f"<div class='bron-query'>{text['search_query']}: <code>{escape(query)}</code></div>"
         cards = [_citation_card(c, i, newest, text) for c in answer["citations"]]
         body = "".join(cards) if cards else f"<p class='bron-note'>{text['no_citations']}</p>"
+        body += "".join(_set_aside_note(a, text) for a in answer.get("set_aside", []))
         blocks.append(f"<section class='bron-turn' data-turn='{i}'>{head}{body}</section>")
     if not blocks:
         return f"<p class='bron-note'>{text['sources_empty']}</p>"
     return "".join(blocks)
+
+
+def _set_aside_note(aside: dict, text: dict[str, str]) -> str:
+    where = f"{aside['title']} § {aside['section']} ({text['lines']} {aside['start_line']}–{aside['end_line']})"
+    return (
+        f"<div class='bron-set-aside'>⚠️ {escape(text['set_aside'])}: {escape(where)} — "
+        f"“{escape(aside['instruction'])}”</div>"
+    )
 
 
 def documents_html(manifest: dict, n_passages: dict[str, int], index_name: str, text: dict[str, str]) -> str:
@@ -308,6 +321,7 @@ CSS = """
 .bron-turn-q { font-weight: 600; }
 .bron-badge { border-left: 4px solid #d97706; padding: 4px 8px; margin-bottom: 6px; font-size: 0.92em; }
 .bron-abstained { border-left-color: #6b7280; }
+.bron-set-aside { border-left: 4px solid #b91c1c; padding: 4px 8px; margin: 6px 0; font-size: 0.9em; }
 .bron-draft { color: var(--body-text-color-subdued); }
 .bron-direct { font-weight: 600; margin-bottom: 0.3em; }
 .bron-evidence ul { margin: 0.2em 0 0 1.2em; }

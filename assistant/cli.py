@@ -142,6 +142,11 @@ def _print_answer(answer) -> None:
         echo(f"[{c.n}] {c.title}{' (' + meta + ')' if meta else ''}")
         echo(f"    § {c.section}, regels {c.start_line}–{c.end_line}")
         echo("    " + c.text)
+    for aside in answer.set_aside:
+        echo(
+            f"\nNiet gebruikt: {aside.title} § {aside.section}, regels {aside.start_line}–{aside.end_line} "
+            f"leest als een instructie aan de assistent (“{aside.instruction}”); bron volgt die niet."
+        )
     echo(f"\n({answer.timings.get('total', 0):.1f} s)")
 
 

@@ -30,6 +30,7 @@ from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.evidence import Selection, has_answer_type, select_evidence
 from assistant.indexing import identity_for
+from assistant.instructions import instruction_in
 from assistant.llm import LLM, load_llm
 from assistant.prompting import (
     ABSTAIN,
@@ -42,7 +43,7 @@ from assistant.prompting import (
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import IndexData, load_index
-from assistant.types import Answer, Citation, Failure, Hit, Quote, SentenceCheck
+from assistant.types import Answer, Citation, Failure, Hit, Quote, SentenceCheck, SetAside
 
 STOP_SEQUENCES = ["\n"]
 
@@ -127,9 +128,12 @@ class Assistant:
         started = time.perf_counter()
         timings: dict[str, float] = {}
 
+        set_aside: list[SetAside] = []
+
         def finish(answer: Answer) -> Answer:
             timings["total"] = time.perf_counter() - started
             answer.timings, answer.hits, answer.search_query = timings, hits, query
+            answer.set_aside = set_aside
             return answer
 
         q = self.embedder.embed_queries([query])[0]  # once: retrieval, evidence and the responsiveness check
@@ -137,8 +141,10 @@ class Assistant:
         timings["retrieve"] = time.perf_counter() - started
         relevant = [h for h in hits if (h.dense_score or 0.0) >= s.grounding.min_relevance]
         best_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        relevant, set_aside[:] = self._without_instructions(relevant)
         if not relevant:
-            answer = self._abstain(question, language, "no passage reaches min_relevance")
+            reason = "only passages that read as instructions" if set_aside else "no passage reaches min_relevance"
+            answer = self._abstain(question, language, reason)
             answer.signals = {"best_passage": round(best_passage, 4)}
             return finish(answer)
 
@@ -200,6 +206,19 @@ class Assistant:
             answer.text = f"{direct}\n{_quotes_text(answer.quotes)}"
         return finish(answer)
 
+    def _without_instructions(self, hits: list[Hit]) -> tuple[list[Hit], list[SetAside]]:
+        """The passages that may be evidence, and those set aside because they read as instructions."""
+        kept, aside = [], []
+        for hit in hits:
+            instruction = instruction_in(hit.chunk.text)
+            if instruction is None:
+                kept.append(hit)
+                continue
+            c = hit.chunk
+            title = self._document(c.doc_id).get("title", c.doc_id)
+            aside.append(SetAside(c.doc_id, title, c.section, c.start_line, c.end_line, instruction))
+        return kept, aside
+
     def _abstain_reason(self, selection: Selection) -> str:
         """Why the documents do not answer, judged from the evidence; "" when they may."""
         s = self.settings.grounding
@@ -250,10 +269,14 @@ class Assistant:
         if not parsed:
             return "", [SentenceCheck(draft, (), False, 0.0, Failure.TEMPLATE.value, Failure.TEMPLATE)] if draft else []
         source_languages = {self._document(h.chunk.doc_id).get("language", "nl") for h in units}
+        if source_languages != {language}:
+            # Word coverage, garbling and damage are checked against the passages' words, which a
+            # translation does not share: an unverifiable sentence is not shown; the quotes are.
+            first = parsed[0]
+            return "", [SentenceCheck(first.text, first.cited, False, 0.0, Failure.OTHER_LANGUAGE.value,
+                                      Failure.OTHER_LANGUAGE)]  # fmt: skip
         passages = numbered(units)
-        checks, _ = check_draft(
-            parsed[:1], passages, self.embedder, policy, same_language=source_languages == {language}
-        )
+        checks, _ = check_draft(parsed[:1], passages, self.embedder, policy)
         check = checks[0]
         if not check.supported:
             return "", checks

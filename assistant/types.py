@@ -115,6 +115,7 @@ class Failure(StrEnum):
     WRONG_TYPE = "does not give the asked-for kind of answer"
     NOT_RESPONSIVE = "less relevant to the question than the evidence"
     COPY = "repeats the quote without adding to it"
+    OTHER_LANGUAGE = "the passages are in another language, so its words cannot be checked against them"
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,21 @@ class Quote:
     n: int
     text: str
     relevance: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A retrieved passage not used as evidence: it reads as instructions to the assistant."""
+
+    doc: str
+    title: str
+    section: str
+    start_line: int
+    end_line: int
+    instruction: str  # the words that read as an instruction
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -173,6 +189,7 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     abstain_reason: str = ""
     signals: dict[str, object] = field(default_factory=dict)  # what the evidence selection measured
+    set_aside: list[SetAside] = field(default_factory=list)  # passages that read as instructions, not used
 
     def to_dict(self) -> dict:
         return {
@@ -192,4 +209,5 @@ class Answer:
             "quotes": [q.to_dict() for q in self.quotes],
             "abstain_reason": self.abstain_reason,
             "signals": self.signals,
+            "set_aside": [a.to_dict() for a in self.set_aside],
         }
