@@ -274,8 +274,8 @@ class ChatApp:
         return [(d.get("title") or doc, doc) for doc, d in documents.items()]
 
     def summarise(self, doc: str, length: str, request: gr.Request = None) -> Iterator[tuple[str, str]]:
-        """Summaries of one document's sections as Markdown, yielded section by section: (markdown, status)."""
-        from assistant.summarise import Summariser, to_markdown
+        """Summaries of one document's sections as escaped HTML, yielded section by section: (html, status)."""
+        from assistant.summarise import Summariser, summary_html
 
         stop = self._stop_switch(request)
         stop.clear()
@@ -292,17 +292,17 @@ class ChatApp:
             for target in targets:
                 done += summariser.run([target], cancel=stop)
                 status = self.text["summarising"].format(done=len(done), total=len(targets))
-                yield to_markdown(done, done[0].language), status
+                yield summary_html(done, done[0].language), status
         except KeyboardInterrupt:  # Stop pressed: what is done is cached
-            yield to_markdown(done, done[0].language) if done else "", self.text["summarise_stopped"]
+            yield summary_html(done, done[0].language) if done else "", self.text["summarise_stopped"]
             return
         except BronError as exc:
             message = self.text["error"].format(message=public_message(str(exc)))
-            yield to_markdown(done, done[0].language) if done else "", message
+            yield summary_html(done, done[0].language) if done else "", message
             return
         cached = sum(1 for s in done if s.cached)
         status = self.text["summarised"].format(total=len(done), cached=cached, seconds=time.monotonic() - started)
-        yield to_markdown(done, done[0].language), status
+        yield summary_html(done, done[0].language), status
 
     def ask_api(self, question: str, top_k: int | None = None, model: str | None = None) -> dict:
         """One question, one answer as JSON: for scripts and ``gradio_client``; errors come back as ``error``."""
@@ -372,7 +372,7 @@ class ChatApp:
                     summarise = gr.Button(t["summarise_button"], variant="primary", elem_id="bron-summarise")
                     summary_stop = gr.Button(t["stop"], variant="stop")
                 summary_status = gr.Markdown(elem_id="bron-summary-status")
-                summary = gr.Markdown(elem_id="bron-summary")
+                summary = gr.HTML(elem_id="bron-summary")  # escaped HTML: document text is never markup
             # Quoted summaries do not use the model: they get a slot of their own, so a long summary
             # does not hold up the chat's questions.
             summary_slot = "llm" if s.summary_writer == "model" else "summary"

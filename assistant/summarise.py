@@ -33,6 +33,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -425,6 +426,16 @@ _HEAD = {
 _MODE_LABEL = {"extractive": "extractive", "quoted": "quoted_mode"}
 
 
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def _md(text: str) -> str:
+    """Document text for a Markdown file: every character Markdown would read as syntax escaped, so a
+    document's ``![](http://…)``, links or HTML are shown as written and never loaded or linked."""
+    escaped = _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+    return "\\" + escaped if escaped[:1] in "#+-=" and escaped else escaped
+
+
 def to_markdown(summaries: list[SectionSummary], language: str = "nl") -> str:
     head = _HEAD[language]
     lines = [f"# {head['title']}", ""]
@@ -432,14 +443,14 @@ def to_markdown(summaries: list[SectionSummary], language: str = "nl") -> str:
     for s in summaries:
         if s.doc != current:
             current = s.doc
-            lines += [f"## {s.title}", f"`{s.doc}`", ""]
-        lines.append(f"### {s.section}")
+            lines += [f"## {_md(s.title)}", f"`{s.doc.replace('`', '')}`", ""]
+        lines.append(f"### {_md(s.section)}")
         if s.mode in _MODE_LABEL:
             lines.append(f"*{_HEAD[s.language][_MODE_LABEL[s.mode]]}*")
         lines.append("")
         for sentence in s.sentences:
             refs = " ".join(r.label(s.language) for r in sentence.sources)
-            lines.append(f"- {sentence.text} {refs}")
+            lines.append(f"- {_md(sentence.text)} {_md(refs)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -448,9 +459,9 @@ def to_json(summaries: list[SectionSummary]) -> str:
     return json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=1)
 
 
-def to_html(summaries: list[SectionSummary], language: str = "nl") -> str:
-    head = _HEAD[language]
-    body = [f"<h1>{escape(head['title'])}</h1>"]
+def summary_html(summaries: list[SectionSummary], language: str = "nl") -> str:
+    """The summaries as an HTML fragment, every piece of document text escaped (the chat shows this)."""
+    body = []
     current = None
     for s in summaries:
         if s.doc != current:
@@ -465,10 +476,16 @@ def to_html(summaries: list[SectionSummary], language: str = "nl") -> str:
             for x in s.sentences
         )
         body.append(f"<ul>{items}</ul>")
+    return "".join(body)
+
+
+def to_html(summaries: list[SectionSummary], language: str = "nl") -> str:
+    head = _HEAD[language]
     style = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;line-height:1.5}.ref{color:#666}"
     return (
         f"<!doctype html><html lang='{language}'><meta charset='utf-8'><title>{escape(head['title'])}</title>"
-        f"<style>{style}</style><body>{''.join(body)}</body></html>"
+        f"<style>{style}</style><body><h1>{escape(head['title'])}</h1>{summary_html(summaries, language)}"
+        "</body></html>"
     )
 
 
@@ -483,4 +500,13 @@ def write_outputs(summaries: list[SectionSummary], out: Path, language: str = "n
     return [path for path, _ in files]
 
 
-__all__ = ["Summariser", "SectionSummary", "SummarySentence", "SourceRef", "LENGTHS", "write_outputs", "to_markdown"]
+__all__ = [
+    "Summariser",
+    "SectionSummary",
+    "SummarySentence",
+    "SourceRef",
+    "LENGTHS",
+    "write_outputs",
+    "to_markdown",
+    "summary_html",
+]

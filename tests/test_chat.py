@@ -213,9 +213,9 @@ def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embed
 def test_summarise_tab_streams_section_summaries(chat):
     updates = list(chat.summarise("uitermark-duyvendak-menging", "short"))
     assert updates[0][1].startswith("Samenvatten: 0 van 8")
-    assert "### Inleiding" in updates[1][0] and "### Conclusie" not in updates[1][0]  # one section at a time
-    final_markdown, final_status = updates[-1]
-    assert "### Conclusie" in final_markdown and final_status.startswith("Klaar: 8 secties (0 uit de cache)")
+    assert "<h3>Inleiding</h3>" in updates[1][0] and "<h3>Conclusie" not in updates[1][0]  # one section at a time
+    final_html, final_status = updates[-1]
+    assert "<h3>Conclusie</h3>" in final_html and final_status.startswith("Klaar: 8 secties (0 uit de cache)")
     again = list(chat.summarise("uitermark-duyvendak-menging", "short"))
     assert again[-1][1].startswith("Klaar: 8 secties (8 uit de cache)")
     assert "nergens" in list(chat.summarise("nergens", "short"))[-1][1]

@@ -1,6 +1,7 @@
 """Section summaries over a keyword embedder and a scripted LLM: checks, fallback, cache, resume, output."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -184,3 +185,20 @@ def test_the_cache_is_keyed_on_the_grounding_policy(make):
     for change in ({"min_support": 0.9}, {"common_word_zipf": 3.0}, {"min_word_coverage": 0.5}):
         stricter = Summariser(summariser.assistant.with_settings(**change), "short")
         assert stricter.cache_key(DOC, "Conclusie") != key, change
+
+
+def test_document_text_in_summaries_is_never_markup():
+    """A section title or sentence with Markdown or HTML is shown as written in every output format."""
+    from assistant.summarise import SectionSummary, SummarySentence, summary_html, to_markdown
+
+    hostile = "Zie ![b](http://127.0.0.2:9/b.png) en [klik](http://x) <img src=x onerror=alert(1)> *vet*"
+    summary = SectionSummary(
+        doc="doc", title="# <b>Titel</b>", section="[Kop](http://x)", language="nl", length="short",
+        mode="quoted", sentences=[SummarySentence(hostile, [], "quoted")],
+    )  # fmt: skip
+    markdown = to_markdown([summary])
+    unescaped = [m for m in ("![b](", "[klik](", "<img") if re.search(r"(?<!\\)" + re.escape(m), markdown)]
+    assert unescaped == []
+    assert "!\\[b\\](" in markdown and "\\<img src=x" in markdown  # escaped, still readable
+    html = summary_html([summary])
+    assert "<img" not in html and "&lt;img src=x" in html and "<b>" not in html
