@@ -263,7 +263,8 @@ def _describe_error(exc: ValidationError | SettingsError) -> str:
     name = ".".join(str(part) for part in error["loc"]) or "settings"
     message = error["msg"].removeprefix("Value error, ")
     extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"invalid setting {name}={error.get('input')!r}: {message}{extra}"
+    shown = "'***'" if "password" in name else repr(error.get("input"))  # a secret is never echoed
+    return f"invalid setting {name}={shown}: {message}{extra}"
 
 
 def make_settings(**values) -> Settings:

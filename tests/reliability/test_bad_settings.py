@@ -17,6 +17,7 @@ from assistant.cli import main
         (["index"], {"BRON_MIN_RELEVANCE": "nan"}, "min_relevance"),
         (["index"], {"BRON_MIN_SUPPORT": "1.5"}, "min_support"),
         (["index"], {"BRON_TEMPERATURE": "inf"}, "temperature"),
+        (["index"], {"BRON_CHAT_PASSWORD": "kort7"}, "chat_password"),
     ],
 )
 def test_bad_setting_is_one_line_and_exit_2(tmp_path, args, env, setting):
@@ -28,3 +29,4 @@ def test_bad_setting_is_one_line_and_exit_2(tmp_path, args, env, setting):
     assert lines[0].startswith("bron: invalid setting"), lines[0]
     assert setting in lines[0] or "environment" in lines[0], lines[0]
     assert "Traceback" not in result.output
+    assert "kort7" not in result.output  # a password is never printed, not even a wrong one
