@@ -5,7 +5,7 @@ BRON := .venv/bin/bron
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat ask index test lint clean browser bench reliability
+.PHONY: setup chat ask index test lint clean browser bench reliability load audit
 
 .venv/.installed: pyproject.toml Makefile
 	test -d .venv || python3 -m venv .venv
@@ -41,13 +41,27 @@ browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 test: .venv/.installed browser
-	$(PY) -m ruff check assistant tests
+	$(PY) -m ruff check assistant tests bench eval
 	$(PY) -m pytest -q -m "not long"
 
-# The whole reliability suite (tests/reliability, about N minutes): what 'make test' runs of it
-# plus SIGKILL at random moments, every step of a first build, and the load test.
-reliability: .venv/.installed browser
+# The whole reliability suite (about 20 minutes): tests/reliability with the long parts 'make test'
+# leaves out (SIGKILL at random moments, every step of a first build, the real indexer on a hostile
+# folder, a 1 GB upload), then the load test.
+reliability: setup browser
 	$(PY) -m pytest -q tests/reliability
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+# 20 chat sessions for 10 minutes against a real 'bron chat' on 127.0.0.1; report in bench/results/load-*.
+# Options through LOAD_ARGS, e.g. make load LOAD_ARGS="--sessions 5 --minutes 2 --writer model".
+load: setup
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+# Known vulnerabilities in the pinned packages (pip-audit, in a venv of its own so it adds nothing to
+# bron's). It needs PyPI's JSON API or OSV; where only the package index is reachable it says so per package.
+audit: .venv/.installed
+	test -x .venv-audit/bin/pip-audit || (python3 -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit==2.10.1)
+	$(PY) -m pip freeze --exclude-editable > .venv-audit/requirements.txt
+	.venv-audit/bin/pip-audit -r .venv-audit/requirements.txt --no-deps --disable-pip --progress-spinner off
 
 clean:
 	rm -rf .venv index/default .pytest_cache
