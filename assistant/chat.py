@@ -24,17 +24,18 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402  (after the environment it reads)
 
 from assistant.chat_view import CSS, HEAD, TEXT, chat_messages, documents_html, sources_html
-from assistant.errors import BronError, InputError
+from assistant.errors import BronError, Cancelled, InputError
 from assistant.followup import standalone_query
 from assistant.indexing import corpus_changes
 from assistant.models import BUILTIN_LLMS
 from assistant.qa import Assistant, validate_question
 from assistant.settings import Settings
 from assistant.store import MANIFEST
+from assistant.types import LANGUAGES as DOCUMENT_LANGUAGES
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("auto", "nl", "en")
+LANGUAGES = ("auto", *DOCUMENT_LANGUAGES)  # "auto": the question's
 _REFRESH_S = 0.15  # least time between two streamed updates of the page
 _WORKER_POLL_S = 1.0  # how often a waiting answer checks that its worker thread is still alive
 QUEUE_SIZE = 64  # events waiting for a slot; beyond it a client is told the queue is full
@@ -293,7 +294,7 @@ class ChatApp:
                 done += summariser.run([target], cancel=stop)
                 status = self.text["summarising"].format(done=len(done), total=len(targets))
                 yield summary_html(done, done[0].language), status
-        except KeyboardInterrupt:  # Stop pressed: what is done is cached
+        except Cancelled:  # Stop pressed: what is done is cached
             yield summary_html(done, done[0].language) if done else "", self.text["summarise_stopped"]
             return
         except BronError as exc:

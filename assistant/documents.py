@@ -16,12 +16,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import DocumentError
-from assistant.types import Document, DocumentMeta, Section
+from assistant.types import Document, DocumentMeta, Language, Section
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +212,7 @@ class _MetaFile(BaseModel):
     authors: list[str] = []
     year: int | None = Field(None, ge=0, le=3000)
     kind: str = ""
-    language: Literal["nl", "en"] = "nl"
+    language: Language = "nl"
 
 
 def load_document(path: Path) -> Document:

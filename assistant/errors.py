@@ -46,6 +46,12 @@ class IndexCorruptError(BronError):
     exit_code = 4
 
 
+class Cancelled(BronError):
+    """The user pressed Stop: the work ended early; what was finished is kept (and cached)."""
+
+    exit_code = 130
+
+
 class IndexBusyError(BronError):
     """Another process is writing the same index."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.errors import InputError
 from assistant.evalset import EVAL_DIR
+from assistant.files import umask
 
 REPORTS_DIR = EVAL_DIR / "reports"
 GATE_FILE = EVAL_DIR / "gate.json"
@@ -157,9 +158,7 @@ def write_report(report: dict, root: Path = REPORTS_DIR) -> Path:
         n += 1
         final = root / f"{stamp}-{n}"
     staging = Path(tempfile.mkdtemp(prefix=f".{stamp}-", dir=root))
-    mask = os.umask(0)
-    os.umask(mask)
-    staging.chmod(0o777 & ~mask)  # mkdtemp makes it private; the user's umask decides
+    staging.chmod(0o777 & ~umask())  # mkdtemp makes it private; the user's umask decides
     (staging / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     (staging / "summary.md").write_text(summary_markdown(report), encoding="utf-8")
     chart_png(report, staging / "chart.png")

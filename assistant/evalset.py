@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from assistant.errors import InputError
 from assistant.settings import PROJECT_ROOT
+from assistant.types import Language
 
 EVAL_DIR = PROJECT_ROOT / "eval"
 CASES_FILE = EVAL_DIR / "grounding.jsonl"
@@ -36,7 +37,7 @@ class EvalCase(BaseModel):
 
     id: str
     question: str
-    language: Literal["nl", "en"]
+    language: Language
     answerable: bool
     style: Literal["direct", "paraphrase", "multi", "near-text", "off-topic"]
     reference_answer: str | None
@@ -74,7 +75,7 @@ class SupportPair(BaseModel):
     passage: str
     supported: bool
     kind: str
-    language: Literal["nl", "en"]
+    language: Language
 
 
 class KeyPoint(BaseModel):

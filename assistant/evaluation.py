@@ -29,6 +29,7 @@ from pathlib import Path
 from assistant.chunking import split_sentences
 from assistant.citations import parse_citations
 from assistant.evalset import CASES_FILE, EvalCase, Evidence, normalise
+from assistant.files import file_sha256
 from assistant.judge import SupportJudge
 from assistant.qa import Assistant
 from assistant.retrieval import retrieve_hybrid
@@ -304,14 +305,6 @@ def summary_metrics(assistant: Assistant, points_file: Path | None = None) -> di
     }
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
 def fingerprints(assistant: Assistant, cases_file: Path, with_llm: bool) -> dict:
     from assistant.models import locate_llm
 
@@ -321,14 +314,14 @@ def fingerprints(assistant: Assistant, cases_file: Path, with_llm: bool) -> dict
         "index": hashlib.sha256(
             "".join(sorted(m["content_hash"] for m in manifest["documents"].values())).encode()
         ).hexdigest()[:16],
-        "eval_set": f"{cases_file.name} {file_digest(cases_file)}",
+        "eval_set": f"{cases_file.name} {file_sha256(cases_file)[:16]}",
         "machine": " ".join(
             x for x in (platform.node(), platform.machine(), f"{os.cpu_count()} cpus", platform.python_version()) if x
         ),
     }
     if with_llm:
         path = locate_llm(assistant.settings.llm, assistant.settings.cache_dir)
-        stamp["llm"] = f"{path.name} {file_digest(path)}"
+        stamp["llm"] = f"{path.name} {file_sha256(path)[:16]}"
     return stamp
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import ModelError
+from assistant.files import file_sha256
 
 E5_NAME = "multilingual-e5-small"
 E5_CONVERTER_VERSION = "1"
@@ -49,14 +50,6 @@ def e5_source_files() -> tuple[Path, Path]:
         if not path.exists():
             raise ModelError(f"model file missing: {path}; reinstall with 'make setup'")
     return weights, tokenizer
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dequantise_q4_0(raw: memoryview, rows: int, cols: int) -> np.ndarray:

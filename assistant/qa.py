@@ -43,7 +43,7 @@ from assistant.prompting import (
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import IndexData, load_index
-from assistant.types import Answer, Citation, Failure, Hit, Quote, SentenceCheck, SetAside
+from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Quote, SentenceCheck, SetAside
 
 STOP_SEQUENCES = ["\n"]
 
@@ -52,7 +52,7 @@ def detect_language(text: str) -> str:
     """'nl' or 'en', whichever the text is more likely to be."""
     import py3langid
 
-    py3langid.set_languages(["nl", "en"])
+    py3langid.set_languages(list(LANGUAGES))
     return py3langid.classify(text)[0]
 
 

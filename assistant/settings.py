@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from assistant.types import Language
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # A plain folder name: no separators, no '.', '..' or hidden names. The index is written
@@ -228,7 +230,7 @@ class Settings(BaseSettings):
         description="Password of the chat (user 'bron'), asked by the browser; set it in the environment "
         "(BRON_CHAT_PASSWORD), never on the command line. Needed when the chat is served beyond this machine.",
     )
-    language: Literal["auto", "nl", "en"] = Field(
+    language: Literal["auto", Language] = Field(
         "auto", description="Answer language: 'auto' (that of the question), 'nl' or 'en'."
     )
 

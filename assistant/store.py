@@ -36,6 +36,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
+from assistant.files import file_sha256, fsync_dir, fsync_tree
 from assistant.types import Chunk
 
 FORMAT_VERSION = 1
@@ -184,28 +185,6 @@ def check_identity(manifest: dict, expected: dict, path: Path) -> None:
         )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*"), reverse=True):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def is_bron_index(path: Path) -> bool:
     """Whether ``path`` holds a bron manifest (a JSON object with a format version and an embedder)."""
     try:
@@ -271,10 +250,10 @@ def save_index(
             "vector_store_reason": store[1],
             "n_chunks": len(chunks),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
+            "files": {str(p.relative_to(staging)): file_sha256(p) for p in files},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        _fsync_tree(staging)
+        fsync_tree(staging)
         old = path.with_name(f".{path.name}.old")
         with generation_lock(path, exclusive=True):  # waits for readers still reading the current build
             if not path.exists() and old.exists():
@@ -286,18 +265,10 @@ def save_index(
             if path.exists():
                 os.replace(path, old)
             os.replace(staging, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         shutil.rmtree(old, ignore_errors=True)  # no reader can be reading it: they read under the lock
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -389,7 +360,7 @@ def _load_build(path: Path, expected: dict) -> IndexData:
     check_identity(manifest, expected, path)
     for name, digest in manifest.get("files", {}).items():
         file = path / name
-        if not file.exists() or _sha256(file) != digest:
+        if not file.exists() or file_sha256(file) != digest:
             raise IndexCorruptError(
                 f"index file {file} is missing or damaged (checksum mismatch); rebuild with 'bron index --rebuild'"
             )

@@ -32,9 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -47,10 +45,11 @@ import numpy as np
 
 from assistant.chunking import split_sentences
 from assistant.citations import check_draft, numbered, parse_citations, support_matrix
-from assistant.errors import BronError, InputError
+from assistant.errors import BronError, Cancelled, InputError
+from assistant.files import atomic_write_text
 from assistant.prompting import format_passages, load_template
 from assistant.qa import Assistant
-from assistant.types import Chunk, Failure, Hit
+from assistant.types import LANGUAGES, Chunk, Failure, Hit
 
 SUMMARY_FORMAT = 2
 LENGTHS = {"short": (2, 90), "medium": (4, 170), "long": (7, 280)}  # sentences, most tokens per model call
@@ -117,27 +116,6 @@ def _hit(chunk: Chunk) -> Hit:
     return Hit(chunk=chunk, score=1.0, dense_score=1.0)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the user's umask decides, as for any file
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Summariser:
     """Summarises sections of the index an ``Assistant`` holds, with its LLM and checks."""
 
@@ -172,7 +150,7 @@ class Summariser:
 
     def _language(self, doc: str) -> str:
         language = self.assistant.index.documents.get(doc, {}).get("language", "nl")
-        return language if language in ("nl", "en") else "nl"
+        return language if language in LANGUAGES else "nl"
 
     def cache_key(self, doc: str, section: str) -> str:
         s = self.assistant.settings
@@ -203,14 +181,14 @@ class Summariser:
         results = []
         for i, (doc, section) in enumerate(targets):
             if cancel is not None and cancel.is_set():
-                raise KeyboardInterrupt
+                raise Cancelled(f"stopped after {i} of {len(targets)} sections")
             path = self.cache_dir / f"{self.cache_key(doc, section)}.json"
             summary = self._cached(path)
             if summary is None:
                 summary = self.summarise_section(doc, section, cancel)
                 if cancel is not None and cancel.is_set():
-                    raise KeyboardInterrupt  # cut short by Stop: not a summary to keep
-                _atomic_write(path, json.dumps(summary.to_dict(), ensure_ascii=False))
+                    raise Cancelled(f"stopped during section {i + 1} of {len(targets)}")  # not one to keep
+                atomic_write_text(path, json.dumps(summary.to_dict(), ensure_ascii=False))
             results.append(summary)
             if progress:
                 progress(i + 1, len(targets), f"{doc} §{section}", summary.cached)
@@ -496,7 +474,7 @@ def write_outputs(summaries: list[SectionSummary], out: Path, language: str = "n
     files = [(out, to_markdown(summaries, language)), (out.with_suffix(".json"), to_json(summaries))]
     files.append((out.with_suffix(".html"), to_html(summaries, language)))
     for path, text in files:
-        _atomic_write(path, text)
+        atomic_write_text(path, text)
     return [path for path, _ in files]
 
 

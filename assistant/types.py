@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Literal, get_args
+
+# The languages bron answers and reads documents in: the one list everything else takes them from.
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
 
 
 @dataclass(frozen=True)

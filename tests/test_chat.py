@@ -269,3 +269,13 @@ def test_errors_in_the_chat_name_no_server_folders(chat):
     assert public_message("file /home/anna/docs/x.txt is bad; see ~/notes and 1/2") == (
         "file docs/x.txt is bad; see ~/notes and 1/2"
     )
+
+
+def test_stop_during_a_summary_keeps_what_is_done(chat):
+    """Stop ends the summary with a Cancelled error (not a KeyboardInterrupt raised in library code)."""
+    updates = chat.summarise("uitermark-duyvendak-menging", "short")
+    statuses = [next(updates)[1], next(updates)[1]]  # the start, then the first section
+    chat.stop()
+    html, status = list(updates)[-1]
+    assert statuses[1].startswith("Samenvatten: 1 van 8") and status == NL["summarise_stopped"]
+    assert "<h3>Inleiding</h3>" in html  # the finished section is still shown
