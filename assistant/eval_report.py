@@ -13,8 +13,9 @@ from pathlib import Path
 from assistant.errors import InputError
 from assistant.evalset import EVAL_DIR
 from assistant.files import umask
+from assistant.settings import user_data
 
-REPORTS_DIR = EVAL_DIR / "reports"
+REPORTS_DIR = user_data("reports")
 GATE_FILE = EVAL_DIR / "gate.json"
 
 

@@ -14,10 +14,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from assistant.errors import InputError
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import bundled
 from assistant.types import Language
 
-EVAL_DIR = PROJECT_ROOT / "eval"
+EVAL_DIR = bundled("eval")
 CASES_FILE = EVAL_DIR / "grounding.jsonl"
 PAIRS_FILE = EVAL_DIR / "support_pairs.jsonl"
 POINTS_FILE = EVAL_DIR / "summary_points.jsonl"

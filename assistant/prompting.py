@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 from assistant.errors import BronError
+from assistant.settings import bundled
 from assistant.types import Hit
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = bundled("prompts")
 
 ABSTAIN = {
     "nl": "Dit staat niet in de documenten.",

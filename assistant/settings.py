@@ -17,7 +17,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from assistant.types import Language
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+# A checkout (git clone, also installed editable): the layout's own folders. An installed wheel:
+# the prompts, corpus and eval sets inside the package, the index and reports in the user's data folder.
+CHECKOUT: Path | None = _PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else None
+PROJECT_ROOT = CHECKOUT or _PACKAGE
+
+
+def bundled(name: str) -> Path:
+    """A folder that ships with bron ('prompts', 'corpus', 'eval'): the checkout's, or the installed copy."""
+    return (CHECKOUT / name) if CHECKOUT else _PACKAGE / name
+
+
+def user_data(name: str) -> Path:
+    """Where bron writes ``name`` ('index', 'reports'): in the checkout, or the user's data folder when installed."""
+    if CHECKOUT:
+        return CHECKOUT / ("eval/reports" if name == "reports" else name)
+    import platformdirs
+
+    return platformdirs.user_data_path("bron") / name
 
 # A plain folder name: no separators, no '.', '..' or hidden names. The index is written
 # by moving aside whatever folder sits at index_dir/index_name, so a name like
@@ -80,8 +98,8 @@ class Settings(BaseSettings):
         """The grounding policy these settings give."""
         return GroundingPolicy(**{name: getattr(self, name) for name in GroundingPolicy.model_fields})
 
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of documents to index.")
-    index_dir: Path = Field(PROJECT_ROOT / "index", description="Folder that holds built indexes.")
+    corpus_dir: Path = Field(bundled("corpus"), description="Folder of documents to index.")
+    index_dir: Path = Field(user_data("index"), description="Folder that holds built indexes.")
     index_name: str = Field(
         "default",
         description="Name of the index folder under index_dir: letters, digits, '.', '_' and '-', "
