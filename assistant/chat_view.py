@@ -11,6 +11,8 @@ import re
 from html import escape
 from pathlib import Path
 
+from assistant.types import Mode
+
 TEXT: dict[str, dict[str, str]] = {
     "nl": {
         "title": "bron",
@@ -208,9 +210,9 @@ def answer_message(turn: dict, index: int, text: dict[str, str]) -> str:
     parts = []
     if answer.get("stopped"):
         parts.append(f"<div class='bron-badge bron-stopped'>{text['mode_stopped']}</div>")
-    if answer["mode"] == "extractive":
+    if answer["mode"] == Mode.EXTRACTIVE:
         parts.append(f"<div class='bron-badge bron-extractive'>{text['mode_extractive']}</div>")
-    elif answer["mode"] == "abstained":
+    elif answer["mode"] == Mode.ABSTAINED:
         parts.append(f"<div class='bron-badge bron-abstained'>{text['mode_abstained']}</div>")
     known = {c["n"] for c in answer["citations"]}
     if answer.get("quotes"):

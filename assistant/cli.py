@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from assistant.errors import BronError
+from assistant.types import Mode
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -127,12 +128,16 @@ def _print_answer(answer) -> None:
     from assistant.qa import failed_checks
 
     echo = lambda text: click.echo(terminal_safe(text))  # noqa: E731
-    labels = {"extractive": "[geciteerd uit de bronnen]", "abstained": "[geen antwoord gevonden]", "generated": ""}
+    labels = {
+        Mode.EXTRACTIVE: "[geciteerd uit de bronnen]",
+        Mode.ABSTAINED: "[geen antwoord gevonden]",
+        Mode.GENERATED: "",
+    }
     if labels[answer.mode]:
         echo(labels[answer.mode])
     echo(answer.text)
     dropped = failed_checks(answer)
-    if answer.mode == "generated" and dropped:
+    if answer.mode == Mode.GENERATED and dropped:
         echo(f"({len(dropped)} zin(nen) van het model weggelaten: niet gesteund door de bronnen)")
     if answer.citations:
         echo("\nBronnen:")
@@ -297,7 +302,7 @@ def summarise_command(ctx, out, docs, sections, length):
         sys.exit(130)
     bar.close()
     paths = write_outputs(summaries, out, summaries[0].language if summaries else "nl")
-    extractive = sum(1 for s in summaries if s.mode == "extractive")
+    extractive = sum(1 for s in summaries if s.mode == Mode.EXTRACTIVE)
     click.echo(
         f"{len(summaries)} sections ({done[1]} from the cache, {extractive} extractive): "
         + ", ".join(str(p) for p in paths)

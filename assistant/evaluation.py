@@ -34,7 +34,7 @@ from assistant.judge import SupportJudge
 from assistant.qa import Assistant
 from assistant.retrieval import retrieve_hybrid
 from assistant.store import IndexData
-from assistant.types import Answer
+from assistant.types import Answer, Mode
 
 MODES = ("dense", "bm25", "hybrid")
 KS = (1, 3, 5, 10)
@@ -156,7 +156,10 @@ def answer_metrics(results: list[dict]) -> dict:
     unanswerable = [r for r in results if not r["answerable"]]
     abstained = [r for r in results if r["answer"]["abstained"]]
     facts = [f for r in answerable for f in r["key_facts_found"]]
-    modes = {m: sum(1 for r in results if r["answer"]["mode"] == m) for m in ("generated", "extractive", "abstained")}
+    modes = {
+        m: sum(1 for r in results if r["answer"]["mode"] == m)
+        for m in (Mode.GENERATED, Mode.EXTRACTIVE, Mode.ABSTAINED)
+    }
     metrics = {
         "cases": len(results),
         "answerable": len(answerable),
@@ -174,15 +177,15 @@ def answer_metrics(results: list[dict]) -> dict:
     metrics["gold_citation_hit"] = _share(sum(g["hit"] for g in gold), len(gold))
     metrics["gold_citation_precision"] = _share(sum(precise), len(precise))
     metrics["gold_quote_hit"] = _share(sum(g["quote_hit"] for g in gold), len(gold))
-    for mode in ("generated", "extractive"):
+    for mode in (Mode.GENERATED, Mode.EXTRACTIVE):
         subset = [r for r in answerable if r["answer"]["mode"] == mode]
         metrics[f"key_fact_accuracy_{mode}"] = _share(sum(1 for r in subset if all(r["key_facts_found"])), len(subset))
         metrics[f"answerable_{mode}"] = len(subset)
-    direct = [r for r in answerable if r["answer"]["mode"] == "generated"]
+    direct = [r for r in answerable if r["answer"]["mode"] == Mode.GENERATED]
     metrics["key_fact_accuracy_direct_only"] = _share(
         sum(1 for r in direct if all(r["key_facts_in_direct"])), len(direct)
     )
-    for label, chosen in (("all", results), ("generated", None), ("extractive", None)):
+    for label, chosen in (("all", results), (Mode.GENERATED, None), (Mode.EXTRACTIVE, None)):
         subset = chosen if chosen is not None else [r for r in results if r["answer"]["mode"] == label]
         sentences = [v for r in subset for v in r["citation_verdicts"]]
         citations = [p for v in sentences for p in v["precise"]]

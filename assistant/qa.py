@@ -16,6 +16,7 @@ is the answer and the model only adds a direct phrasing where it holds up.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -43,17 +44,28 @@ from assistant.prompting import (
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import IndexData, load_index
-from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Quote, SentenceCheck, SetAside
+from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Mode, Quote, SentenceCheck, SetAside
 
 STOP_SEQUENCES = ["\n"]
 
 
+@functools.lru_cache(maxsize=1)
+def _language_identifier():
+    """A language identifier of our own, restricted to bron's languages once.
+
+    py3langid's module-level ``set_languages`` rewrites a shared identifier's tables; called per
+    question, it broke a classification running in another thread at the same moment.
+    """
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
+
+
 def detect_language(text: str) -> str:
     """'nl' or 'en', whichever the text is more likely to be."""
-    import py3langid
-
-    py3langid.set_languages(list(LANGUAGES))
-    return py3langid.classify(text)[0]
+    return _language_identifier().classify(text)[0]
 
 
 def validate_question(question: str, limit: int) -> str:
@@ -202,7 +214,7 @@ class Assistant:
         answer.stopped = bool(cancel and cancel.is_set())
         if direct:
             answer.direct = direct
-            answer.mode = "generated"
+            answer.mode = Mode.GENERATED
             answer.text = f"{direct}\n{_quotes_text(answer.quotes)}"
         return finish(answer)
 
@@ -247,7 +259,7 @@ class Assistant:
             text = f"{text} {NOT_IN_PASSAGES[language].format(focus=selection.missing_focus)}"
         elif selection is not None and selection.units and not selection.type_found:
             text = f"{text} {NO_FIGURE[language][selection.answer_type.value]}"
-        return Answer(question, text, [], True, "abstained", language, abstain_reason=reason)
+        return Answer(question, text, [], True, Mode.ABSTAINED, language, abstain_reason=reason)
 
     def _evidence_answer(self, question: str, language: str, selection: Selection, hits: list[Hit]) -> Answer:
         """The quotes-only answer: each chosen unit quoted and cited to its passage."""
@@ -258,7 +270,7 @@ class Assistant:
                 numbering[unit.hit] = len(numbering) + 1
                 citations.append(self._citation(numbering[unit.hit], hits[unit.hit], unit.text))
             quotes.append(Quote(numbering[unit.hit], unit.text, round(unit.dense, 4)))
-        return Answer(question, _quotes_text(quotes), citations, False, "extractive", language, quotes=quotes)
+        return Answer(question, _quotes_text(quotes), citations, False, Mode.EXTRACTIVE, language, quotes=quotes)
 
     def _check_direct(
         self, draft: str, units: list[Hit], selection: Selection, language: str, q: np.ndarray, quotes: list[Quote]

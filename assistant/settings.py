@@ -37,6 +37,7 @@ def user_data(name: str) -> Path:
 
     return platformdirs.user_data_path("bron") / name
 
+
 # A plain folder name: no separators, no '.', '..' or hidden names. The index is written
 # by moving aside whatever folder sits at index_dir/index_name, so a name like
 # '../corpus' or '' would replace the corpus or every index.

@@ -49,7 +49,7 @@ from assistant.errors import BronError, Cancelled, InputError
 from assistant.files import atomic_write_text
 from assistant.prompting import format_passages, load_template
 from assistant.qa import Assistant
-from assistant.types import LANGUAGES, Chunk, Failure, Hit
+from assistant.types import LANGUAGES, Chunk, Failure, Hit, Mode
 
 SUMMARY_FORMAT = 2
 LENGTHS = {"short": (2, 90), "medium": (4, 170), "long": (7, 280)}  # sentences, most tokens per model call
@@ -84,8 +84,8 @@ class SectionSummary:
     section: str
     language: str
     length: str
-    mode: str  # "generated" (model sentences passed the checks), "extractive" (the model's failed: quoted main
-    # points) or "quoted" (quoted main points by choice: summary_writer = "quotes")
+    mode: Mode  # GENERATED (model sentences passed the checks), EXTRACTIVE (the model's failed: quoted main
+    # points) or QUOTED (quoted main points by choice: summary_writer = "quotes")
     sentences: list[SummarySentence]
     parts: int = 1
     seconds: float = 0.0
@@ -102,7 +102,7 @@ class SectionSummary:
         sentences = [
             SummarySentence(s["text"], [SourceRef(**r) for r in s["sources"]], s["origin"]) for s in data["sentences"]
         ]
-        return cls(**{**data, "sentences": sentences})
+        return cls(**{**data, "mode": Mode(data["mode"]), "sentences": sentences})
 
     def text(self) -> str:
         return " ".join(f"{s.text} {' '.join(r.label(self.language) for r in s.sources)}" for s in self.sentences)
@@ -213,7 +213,7 @@ class Summariser:
         if self.assistant.settings.summary_writer == "quotes":
             kept = self._central_sentences(chunks)
             return SectionSummary(
-                doc, title, section, language, self.length, "quoted", kept, 1, time.perf_counter() - started
+                doc, title, section, language, self.length, Mode.QUOTED, kept, 1, time.perf_counter() - started
             )
         parts = self._parts(chunks, language)
         kept: list[SummarySentence] = []
@@ -224,8 +224,8 @@ class Summariser:
             dropped += lost
         if len(kept) > self.n_sentences:
             kept = self._reduce(kept, language, cancel)
-        mode = "generated" if any(s.origin == "model" for s in kept) else "extractive"
-        if mode == "extractive":
+        mode = Mode.GENERATED if any(s.origin == "model" for s in kept) else Mode.EXTRACTIVE
+        if mode == Mode.EXTRACTIVE:
             kept = self._central_sentences(chunks)
         return SectionSummary(
             doc, title, section, language, self.length, mode, kept, len(parts), time.perf_counter() - started, dropped
@@ -401,7 +401,7 @@ _HEAD = {
 }
 
 
-_MODE_LABEL = {"extractive": "extractive", "quoted": "quoted_mode"}
+_MODE_LABEL = {Mode.EXTRACTIVE: "extractive", Mode.QUOTED: "quoted_mode"}
 
 
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>|~&])")

@@ -106,6 +106,15 @@ class Citation:
         return data
 
 
+class Mode(StrEnum):
+    """How an answer or a summary was made. A str: JSON, reports and comparisons with text still work."""
+
+    GENERATED = "generated"  # the model's checked sentence(s), with the quotes
+    EXTRACTIVE = "extractive"  # the quotes alone (for a summary: the model's sentences failed the checks)
+    QUOTED = "quoted"  # a summary of quoted main sentences by choice (summary_writer = "quotes")
+    ABSTAINED = "abstained"  # the documents do not answer the question
+
+
 class Failure(StrEnum):
     """Why a sentence of the model's was not kept: what answers and summaries branch on."""
 
@@ -180,7 +189,7 @@ class Answer:
     text: str
     citations: list[Citation]
     abstained: bool
-    mode: str
+    mode: Mode
     language: str
     hits: list[Hit] = field(default_factory=list)
     checks: list[SentenceCheck] = field(default_factory=list)

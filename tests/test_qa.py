@@ -141,3 +141,15 @@ def test_a_sentence_copied_from_the_prompt_example_is_not_kept(make_assistant):
     assistant, _ = make_assistant("Zwolle plantte in 2019 1200 nieuwe bomen [1].")
     answer = assistant.ask(QUESTION)
     assert "Zwolle" not in answer.text and answer.mode == "extractive"
+
+
+def test_language_detection_is_safe_from_many_threads_at_once():
+    """py3langid's module-level set_languages per call raced with classification in another thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.qa import detect_language
+
+    questions = ["Wat werd in 1997 voorgesteld?", "What did the policy propose in 1997?"] * 200
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(detect_language, questions))
+    assert found == ["nl", "en"] * 200
