@@ -130,6 +130,10 @@ class ChatApp:
                 turns,
                 self.text["too_long"].format(n=len(question), limit=limit),
             )
+        if turns and turns[-1].get("answer") is None and not turns[-1].get("error"):
+            # One question per session in the queue: a second one used to be answered in place of the
+            # first, which then waited for ever; and one tab could fill the queue for everyone.
+            return message, chat_messages(turns, self.text), turns, self.text["one_at_a_time"]
         turns = [*turns, {"question": question, "answer": None, "queued": True}]
         return "", chat_messages(turns, self.text), turns, self.text["queued"]
 

@@ -46,6 +46,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stopped_before": "Gestopt voordat het model begon.",
         "queued": "In de wachtrij…",
         "empty_question": "Typ eerst een vraag.",
+        "one_at_a_time": "Je vorige vraag wacht nog op een antwoord; stel de volgende als dat er is (of begin een "
+        "nieuw gesprek).",
         "too_long": "De vraag is {n} tekens lang; de grens is {limit}.",
         "error": "Dat lukte niet: {message}",
         "internal_error": "Er ging iets onverwachts mis; de details staan in het logboek van de server.",
@@ -109,6 +111,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stopped_before": "Stopped before the model started.",
         "queued": "Waiting in the queue…",
         "empty_question": "Type a question first.",
+        "one_at_a_time": "Your previous question is still waiting for its answer; ask the next one when it is there "
+        "(or start a new conversation).",
         "too_long": "The question is {n} characters long; the limit is {limit}.",
         "error": "That did not work: {message}",
         "internal_error": "Something unexpected went wrong; the details are in the server log.",

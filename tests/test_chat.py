@@ -279,3 +279,14 @@ def test_stop_during_a_summary_keeps_what_is_done(chat):
     html, status = list(updates)[-1]
     assert statuses[1].startswith("Samenvatten: 1 van 8") and status == NL["summarise_stopped"]
     assert "<h3>Inleiding</h3>" in html  # the finished section is still shown
+
+
+def test_a_second_question_while_the_first_waits_is_refused_and_kept_in_the_box(chat):
+    """Before: both were queued, the second was answered in place of the first, which then waited for ever."""
+    _, _, turns, _ = chat.accept(QUESTION, [])
+    box, _, after, status = chat.accept("En wat vond Musterd daarvan?", turns)
+    assert status == NL["one_at_a_time"] and box == "En wat vond Musterd daarvan?" and after == turns
+    *_, (_, _, _, turns) = chat.respond(turns, 5, chat.settings.llm, 0.0, "auto", "quotes")
+    assert turns[-1]["question"] == QUESTION and turns[-1]["answer"] is not None
+    _, _, turns, status = chat.accept("En wat vond Musterd daarvan?", turns)  # now it is taken
+    assert status == NL["queued"] and len(turns) == 2
