@@ -1,0 +1,49 @@
+"""Direct tests of prompt building, settings precedence and each retrieval mode (issue 15 asked for them)."""
+
+import pytest
+
+from assistant.errors import BronError
+from assistant.indexing import build_index, identity_for
+from assistant.prompting import build_answer_prompt
+from assistant.retrieval import retrieve_hybrid
+from assistant.store import load_index
+from assistant.types import Chunk, Hit
+
+
+def _hit(n: int, text: str) -> Hit:
+    return Hit(chunk=Chunk(f"d#{n}", "d", "Kop", text, n, n, 0, len(text), f"h{n}"), score=1.0 / n)
+
+
+def test_the_prompt_numbers_the_passages_and_drops_the_lowest_ranked_to_fit():
+    hits = [_hit(1, "De huur daalde van 65 naar 42."), _hit(2, "Rotterdam telt veel wijken. " * 30)]
+    words = lambda text: len(text.split())  # noqa: E731
+    prompt, kept = build_answer_prompt("Hoe daalde de huur?", hits, "nl", words, budget=10_000)
+    assert kept == hits and "[1] De huur daalde van 65 naar 42." in prompt and "Hoe daalde de huur?" in prompt
+    small, kept = build_answer_prompt("Hoe daalde de huur?", hits, "nl", words, budget=words(prompt) - 50)
+    assert kept == hits[:1] and "Rotterdam" not in small
+    with pytest.raises(BronError, match="the prompt needs"):
+        build_answer_prompt("Hoe daalde de huur?", hits[:1], "nl", words, budget=5)
+
+
+def test_settings_precedence_preset_then_environment_then_option(monkeypatch):
+    from assistant.settings import load_settings
+
+    assert load_settings("test").llm == "gemma3-270m" and load_settings("test").n_threads == 1  # the preset
+    monkeypatch.setenv("BRON_N_THREADS", "2")
+    assert load_settings("test").n_threads == 2  # the environment over the preset
+    assert load_settings("test", n_threads=3).n_threads == 3  # an option over both
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_retrieval_mode_finds_the_passage_with_the_question_words(mode, make_settings, keyword_embedder):
+    settings = make_settings()
+    build_index(settings, keyword_embedder)
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    question = "herstructureringsbeleid 1997 sociale huur verlaagd"
+    hits = retrieve_hybrid(index, keyword_embedder, question, 3, 20, mode=mode)
+    assert len(hits) == 3 and "herstructureringsbeleid" in hits[0].chunk.text
+    if mode == "dense":
+        assert all(h.bm25_rank is None for h in hits)
+    if mode == "bm25":
+        assert all(h.dense_rank is None for h in hits) and hits[0].bm25_score > 0
+    assert all(h.dense_score is not None for h in hits)  # the relevance gate needs a cosine for every hit
