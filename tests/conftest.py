@@ -121,3 +121,25 @@ def corpus_copy(tmp_path):
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+def free_port() -> int:
+    """A free TCP port on loopback, for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chat_over(settings, embedder, llm=None):
+    """A ChatApp over the index at ``settings`` with stand-in models (for tests whose subject is the app)."""
+    from assistant.chat import ChatApp
+    from assistant.indexing import identity_for
+    from assistant.qa import Assistant
+    from assistant.store import load_index
+
+    return ChatApp(
+        settings,
+        open_assistant=lambda s: Assistant(s, embedder, load_index(s.index_path, identity_for(s, embedder)), llm),
+    )

@@ -5,7 +5,6 @@ streaming, queueing, stopping, errors as messages, reloading a replaced index.
 """
 
 import shutil
-import socket
 
 import pytest
 
@@ -14,7 +13,7 @@ from assistant.chat_view import TEXT
 from assistant.indexing import build_index, identity_for
 from assistant.qa import Assistant
 from assistant.store import load_index
-from tests.conftest import ScriptedLLM
+from tests.conftest import ScriptedLLM, chat_over, free_port
 
 NL = TEXT["nl"]
 FACT = (
@@ -142,16 +141,10 @@ def test_documents_view_lists_documents_and_sections(chat):
     assert "unreadable" in chat.documents()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_http_api_answers_and_reports_errors(chat):
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     demo = chat.launch("127.0.0.1", port, block=False)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
@@ -192,13 +185,8 @@ def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embed
     )
     build_index(settings, keyword_embedder)
     llm = _OneAtATimeLLM(f"{DIRECT} [1].")
-    app = ChatApp(
-        settings,
-        open_assistant=lambda s: Assistant(
-            s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)), llm
-        ),
-    )
-    port = _free_port()
+    app = chat_over(settings, keyword_embedder, llm)
+    port = free_port()
     demo = app.launch("127.0.0.1", port, block=False)
     try:
         clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]

@@ -8,15 +8,11 @@ must be an answer or a clear message; none may be lost, hang, or be an internal 
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 
-from assistant.chat import ChatApp
 from assistant.chat_view import TEXT
-from assistant.indexing import build_index, identity_for
-from assistant.qa import Assistant
-from assistant.store import load_index
-from tests.conftest import CORPUS, ScriptedLLM
+from assistant.indexing import build_index
+from tests.conftest import CORPUS, ScriptedLLM, chat_over, free_port
 
 QUESTIONS = [
     "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?",
@@ -27,12 +23,6 @@ QUESTIONS = [
 EXTRA = "# Groen\n\nDe gemeente legt in elke wijk een park aan. Groen in de wijk helpt de bewoners.\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_200_questions_while_the_index_is_rebuilt(make_settings, keyword_embedder, tmp_path):
     from gradio_client import Client
 
@@ -41,13 +31,8 @@ def test_200_questions_while_the_index_is_rebuilt(make_settings, keyword_embedde
     settings = make_settings(corpus_dir=corpus, min_relevance=0.2, min_evidence_relevance=0.2, min_support=0.5)
     build_index(settings, keyword_embedder)
     llm = ScriptedLLM("Het herstructureringsbeleid stelde in 1997 voor de sociale huur te verlagen [1].")
-    app = ChatApp(
-        settings,
-        open_assistant=lambda s: Assistant(
-            s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)), llm
-        ),
-    )
-    port = _free_port()
+    app = chat_over(settings, keyword_embedder, llm)
+    port = free_port()
     demo = app.launch("127.0.0.1", port, block=False)
     stop = threading.Event()
     rebuilds: list[bool] = []  # True: the build with the extra document

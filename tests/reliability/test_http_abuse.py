@@ -9,7 +9,6 @@ The models are stand-ins here (the subject is the server); the real ones are in 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from assistant.chat_view import TEXT
 from assistant.indexing import build_index, identity_for
 from assistant.qa import Assistant
 from assistant.store import load_index
-from tests.conftest import ScriptedLLM
+from tests.conftest import ScriptedLLM, free_port
 
 QUESTION = "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
 DRAFT = "In 1997 werd met het herstructureringsbeleid voorgesteld de sociale huur te verlagen van 65 naar 42 [1]."
@@ -38,12 +37,6 @@ class SlowLLM(ScriptedLLM):
     def stream(self, prompt, max_tokens, temperature, stop, cancel=None):
         time.sleep(self.seconds)
         yield from super().stream(prompt, max_tokens, temperature, stop, cancel)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +60,7 @@ def server(tmp_path_factory):
         settings,
         open_assistant=lambda s: Assistant(s, embedder, load_index(s.index_path, identity_for(s, embedder)), llm),
     )
-    port = _free_port()
+    port = free_port()
     demo = app.launch("127.0.0.1", port, block=False)
     base = f"http://127.0.0.1:{port}"
     config = httpx.get(f"{base}/config", timeout=30).json()
@@ -251,7 +244,7 @@ def test_gradio_share_and_allowed_paths_from_the_environment_have_no_effect(serv
     monkeypatch.setenv("GRADIO_SHARE", "true")
     monkeypatch.setenv("GRADIO_ALLOWED_PATHS", str(tmp_path))
     _, app, _ = server
-    port = _free_port()
+    port = free_port()
     demo = app.launch("127.0.0.1", port, block=False)
     try:
         assert demo.share is False and demo.share_url is None
@@ -272,7 +265,7 @@ def test_a_password_is_asked_when_one_is_set(server):
         make_settings(**{**app.settings.model_dump(), "chat_password": "lang-genoeg-wachtwoord"}),
         open_assistant=app._open_assistant,
     )
-    port = _free_port()
+    port = free_port()
     demo = protected.launch("127.0.0.1", port, block=False)
     try:
         base = f"http://127.0.0.1:{port}"
