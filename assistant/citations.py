@@ -225,7 +225,6 @@ def check_draft(
     passages: Passages,
     embedder: Embedder,
     policy: GroundingPolicy,
-    same_language: bool = True,
 ) -> tuple[list[SentenceCheck], list[list[str]]]:
     """Verdicts for every draft sentence under ``policy``, citations repaired where a passage supports it.
 
@@ -265,9 +264,9 @@ def check_draft(
         source = " ".join(texts[n] for n in supported_cites)
         missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
         score = float(max(support[i, n - 1] for n in supported_cites))
-        garbled = garbled_words(sentence.text, source) if same_language else []
-        coverage = word_coverage(sentence.text, source) if same_language else 1.0
-        damaged = damaged_words(sentence.text, source, policy.common_word_zipf) if same_language else []
+        garbled = garbled_words(sentence.text, source)
+        coverage = word_coverage(sentence.text, source)
+        damaged = damaged_words(sentence.text, source, policy.common_word_zipf)
         if garbled:
             checks.append(_failed(sentence.text, supported_cites, score, Failure.GARBLED, ", ".join(garbled)))
         elif damaged:

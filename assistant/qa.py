@@ -187,6 +187,12 @@ class Assistant:
         if s.answer_writer == "quotes" or (cancel is not None and cancel.is_set()):
             evidence.stopped = bool(cancel and cancel.is_set())
             return finish(evidence)
+        sources = {self._document(relevant[u.hit].chunk.doc_id).get("language", "nl") for u in selection.units}
+        if sources != {language}:
+            # The checks compare the sentence's words with the passages' words, which a translation does
+            # not share: a sentence that cannot be checked is not asked for, and the quotes are the answer.
+            evidence.signals["model"] = "not asked: the evidence is in another language than the answer"
+            return finish(evidence)
 
         units = [replace(relevant[u.hit], chunk=replace(relevant[u.hit].chunk, text=u.text)) for u in selection.units]
         llm = self.llm
@@ -280,13 +286,6 @@ class Assistant:
         parsed = [p for p in parse_citations(draft) if not copies_template_example(p.text, language)]
         if not parsed:
             return "", [SentenceCheck(draft, (), False, 0.0, Failure.TEMPLATE.value, Failure.TEMPLATE)] if draft else []
-        source_languages = {self._document(h.chunk.doc_id).get("language", "nl") for h in units}
-        if source_languages != {language}:
-            # Word coverage, garbling and damage are checked against the passages' words, which a
-            # translation does not share: an unverifiable sentence is not shown; the quotes are.
-            first = parsed[0]
-            return "", [SentenceCheck(first.text, first.cited, False, 0.0, Failure.OTHER_LANGUAGE.value,
-                                      Failure.OTHER_LANGUAGE)]  # fmt: skip
         passages = numbered(units)
         checks, _ = check_draft(parsed[:1], passages, self.embedder, policy)
         check = checks[0]

@@ -21,7 +21,6 @@ _PACKAGE = Path(__file__).resolve().parent
 # A checkout (git clone, also installed editable): the layout's own folders. An installed wheel:
 # the prompts, corpus and eval sets inside the package, the index and reports in the user's data folder.
 CHECKOUT: Path | None = _PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else None
-PROJECT_ROOT = CHECKOUT or _PACKAGE
 
 
 def bundled(name: str) -> Path:

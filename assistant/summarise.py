@@ -265,7 +265,7 @@ class Summariser:
         everything = parse_citations(draft)
         parsed = [p for p in everything if p.text not in example]
         # a section is summarised in its document's language, so summary and sources share it
-        checks, _ = check_draft(parsed, numbered(hits), self.assistant.embedder, s.grounding, same_language=True)
+        checks, _ = check_draft(parsed, numbered(hits), self.assistant.embedder, s.grounding)
         kept: list[SummarySentence] = []
         dropped = len(everything) - len(parsed)
         for check in checks:

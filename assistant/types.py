@@ -129,7 +129,6 @@ class Failure(StrEnum):
     WRONG_TYPE = "does not give the asked-for kind of answer"
     NOT_RESPONSIVE = "less relevant to the question than the evidence"
     COPY = "repeats the quote without adding to it"
-    OTHER_LANGUAGE = "the passages are in another language, so its words cannot be checked against them"
 
 
 @dataclass(frozen=True)

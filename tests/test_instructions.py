@@ -85,14 +85,15 @@ def test_a_passage_holding_the_abstain_sentence_cannot_force_an_abstention(poiso
     assert "65 naar 42" in answer.text
 
 
-def test_the_model_sentence_is_not_shown_when_the_passages_are_in_another_language(poisoned):
-    from assistant.types import Failure
-
+def test_the_model_is_not_asked_when_the_evidence_is_in_another_language(poisoned):
+    """Its sentence could not be checked word by word against the passages, so it is not written at all."""
     settings, embedder, index = poisoned
     llm = ScriptedLLM("In 1997 the restructuring policy proposed lowering social rent from 65 to 42 percent [1].")
     # A Dutch question answered in English (the keyword stand-in embedder knows no translation).
     assistant = Assistant(settings, embedder, index, llm).with_settings(answer_writer="model", language="en")
     answer = assistant.ask("Wat werd in 1997 met het herstructureringsbeleid voorgesteld?")
-    assert llm.prompts  # the model ran, but its sentence cannot be checked word by word against Dutch passages
-    assert not answer.direct and answer.checks[0].failure is Failure.OTHER_LANGUAGE
-    assert answer.mode == "extractive" and answer.quotes
+    assert llm.prompts == [] and not answer.direct
+    assert answer.mode == "extractive" and answer.quotes and "another language" in answer.signals["model"]
+    dutch = Assistant(settings, embedder, index, llm).with_settings(answer_writer="model", language="nl")
+    dutch.ask("Wat werd in 1997 met het herstructureringsbeleid voorgesteld?")
+    assert len(llm.prompts) == 1  # in the passages' language the model is asked as before
