@@ -5,7 +5,7 @@ BRON := .venv/bin/bron
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat ask index test lint clean browser bench reliability load audit
+.PHONY: setup chat ask index test lint docs clean browser bench reliability load audit
 
 .venv/.installed: pyproject.toml Makefile
 	test -d .venv || python3 -m venv .venv
@@ -40,9 +40,17 @@ bench: setup
 browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-test: .venv/.installed browser
-	$(PY) -m ruff check assistant tests bench eval
+test: .venv/.installed browser lint
 	$(PY) -m pytest -q -m "not long"
+
+# ruff on every Python file of the repo, mypy (types) on the package.
+lint: .venv/.installed
+	$(PY) -m ruff check assistant tests bench eval
+	$(PY) -m mypy
+
+# The configuration page is generated from the settings (tests/test_config_doc.py checks it is current).
+docs: .venv/.installed
+	$(PY) -m assistant.config_doc > docs/configuration.md
 
 # The whole reliability suite (about 20 minutes): tests/reliability with the long parts 'make test'
 # leaves out (SIGKILL at random moments, every step of a first build, the real indexer on a hostile

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from assistant.errors import BronError
+from assistant.texts import TEXT
 from assistant.types import Mode
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,7 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def _settings(ctx: click.Context, **overrides):
     from assistant.settings import load_settings
 
-    return load_settings(ctx.obj["preset"], **ctx.obj["overrides"], **overrides)
+    return load_settings(ctx.obj["preset"], ctx.obj["config"], **ctx.obj["overrides"], **overrides)
 
 
 class BronGroup(click.Group):
@@ -39,6 +40,13 @@ class BronGroup(click.Group):
 
 @click.group(cls=BronGroup)
 @click.option("--preset", default="default", show_default=True, help="Named settings preset (default, test).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML file of settings (below the environment and these options).",
+)
 @click.option("--index-name", default=None, help="Index folder name under index/.")
 @click.option(
     "--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of .txt/.md documents."
@@ -54,11 +62,12 @@ class BronGroup(click.Group):
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 @click.pass_context
-def main(ctx, preset, index_name, corpus_dir, llm, n_threads, answer_writer, verbose):
+def main(ctx, preset, config_file, index_name, corpus_dir, llm, n_threads, answer_writer, verbose):
     """bron: ask questions about your Dutch documents, with every claim cited."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
     ctx.obj = {
         "preset": preset,
+        "config": config_file,
         "overrides": {
             "index_name": index_name,
             "corpus_dir": corpus_dir,
@@ -73,7 +82,7 @@ def main(ctx, preset, index_name, corpus_dir, llm, n_threads, answer_writer, ver
 @click.pass_context
 def prepare_command(ctx):
     """Prepare the models once: rebuild the embedder, assemble the GGUF files."""
-    from assistant.models import BUILTIN_LLMS, locate_llm, rebuild_e5
+    from assistant.model_files import BUILTIN_LLMS, locate_llm, rebuild_e5
 
     settings = _settings(ctx)
     click.echo(f"embedder: {rebuild_e5(settings.cache_dir)}")
@@ -128,30 +137,25 @@ def _print_answer(answer) -> None:
     from assistant.qa import failed_checks
 
     echo = lambda text: click.echo(terminal_safe(text))  # noqa: E731
-    labels = {
-        Mode.EXTRACTIVE: "[geciteerd uit de bronnen]",
-        Mode.ABSTAINED: "[geen antwoord gevonden]",
-        Mode.GENERATED: "",
-    }
+    text = TEXT[answer.language]
+    labels = {Mode.EXTRACTIVE: text["cli_extractive"], Mode.ABSTAINED: text["cli_abstained"], Mode.GENERATED: ""}
     if labels[answer.mode]:
         echo(labels[answer.mode])
     echo(answer.text)
     dropped = failed_checks(answer)
     if answer.mode == Mode.GENERATED and dropped:
-        echo(f"({len(dropped)} zin(nen) van het model weggelaten: niet gesteund door de bronnen)")
+        echo(f"({text['dropped'].format(n=len(dropped)).rstrip('.')})")
     if answer.citations:
-        echo("\nBronnen:")
+        echo(f"\n{text['sources']}:")
     for c in answer.citations:
         authors = ", ".join(c.authors)
         meta = " · ".join(x for x in (authors, str(c.year) if c.year else "") if x)
         echo(f"[{c.n}] {c.title}{' (' + meta + ')' if meta else ''}")
-        echo(f"    § {c.section}, regels {c.start_line}–{c.end_line}")
+        echo(f"    § {c.section}, {text['lines']} {c.start_line}–{c.end_line}")
         echo("    " + c.text)
     for aside in answer.set_aside:
-        echo(
-            f"\nNiet gebruikt: {aside.title} § {aside.section}, regels {aside.start_line}–{aside.end_line} "
-            f"leest als een instructie aan de assistent (“{aside.instruction}”); bron volgt die niet."
-        )
+        where = f"{aside.title} § {aside.section}, {text['lines']} {aside.start_line}–{aside.end_line}"
+        echo(f"\n{text['set_aside']}: {where} (“{aside.instruction}”)")
     echo(f"\n({answer.timings.get('total', 0):.1f} s)")
 
 
@@ -211,7 +215,7 @@ def ask_command(ctx, question, question_file, as_json, top_k):
 @click.pass_context
 def eval_command(ctx, cases_file, ids, retrieval_only, llm_judge, gate, out, compare):
     """Measure how grounded the answers are; writes eval/reports/<timestamp>/."""
-    from assistant import eval_report
+    from assistant.evaluation import report as eval_report
 
     if compare:
         a, b = (eval_report.load_report(p) for p in compare)
@@ -221,9 +225,9 @@ def eval_command(ctx, cases_file, ids, retrieval_only, llm_judge, gate, out, com
     from tqdm import tqdm
 
     from assistant.errors import InputError
-    from assistant.evalset import CASES_FILE, load_cases, load_pairs
-    from assistant.evaluation import run_eval
-    from assistant.judge import SupportJudge, calibrate, validate
+    from assistant.evaluation.evalset import CASES_FILE, load_cases, load_pairs
+    from assistant.evaluation.judge import SupportJudge, calibrate, validate
+    from assistant.evaluation.run import run_eval
     from assistant.qa import Assistant
 
     cases_file = cases_file or CASES_FILE
@@ -321,7 +325,7 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 @click.pass_context
 def chat_command(ctx, host, port, ui_language):
     """Open the chat over the index in your browser."""
-    from assistant.chat import ChatApp
+    from assistant.chat.app import ChatApp
 
     settings = _settings(ctx)
     if host not in _LOOPBACK and settings.chat_password is None:

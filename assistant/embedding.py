@@ -43,7 +43,10 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(folder, device="cpu", local_files_only=True)
         self.name = name
         self.fingerprint = fingerprint
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ModelError(f"the embedder in {folder} does not say its vector size")
+        self.dim = int(dim)
         self.batch_size = batch_size
         # torch modules are not documented as safe for concurrent calls.
         self._lock = threading.Lock()
@@ -77,7 +80,7 @@ class LazyEmbedder:
     """
 
     def __init__(self, settings: Settings):
-        from assistant.models import E5_NAME, e5_dimension, e5_fingerprint, rebuild_e5
+        from assistant.model_files import E5_NAME, e5_dimension, e5_fingerprint, rebuild_e5
 
         _check_name(settings)
         self._settings = settings
@@ -97,7 +100,7 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _check_name(settings: Settings) -> None:
-    from assistant.models import E5_NAME
+    from assistant.model_files import E5_NAME
 
     if settings.embedder != E5_NAME:
         raise ModelError(f"unknown embedder '{settings.embedder}'; available: {E5_NAME}")
@@ -105,7 +108,7 @@ def _check_name(settings: Settings) -> None:
 
 def load_embedder(settings: Settings) -> Embedder:
     """The configured embedder, loaded once per process."""
-    from assistant.models import E5_NAME, e5_fingerprint, rebuild_e5
+    from assistant.model_files import E5_NAME, e5_fingerprint, rebuild_e5
 
     _check_name(settings)
     key = (settings.embedder, str(settings.cache_dir), settings.embed_batch_size)

@@ -18,10 +18,10 @@ from assistant.chunking import chunk_document
 from assistant.documents import SkippedFile, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
+from assistant.manifest import Identity, IndexedDocument, Manifest, SectionSpan
 from assistant.retrieval import build_bm25
 from assistant.settings import Settings
 from assistant.store import (
-    check_identity,
     choose_vector_store,
     expected_identity,
     load_index,
@@ -31,7 +31,7 @@ from assistant.store import (
     unit_key,
     writer_lock,
 )
-from assistant.types import Chunk, Hit
+from assistant.types import Chunk, Document, Hit
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,31 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def identity_for(settings: Settings, embedder: Embedder) -> dict:
+def identity_for(settings: Settings, embedder: Embedder) -> Identity:
     return expected_identity(
         embedder.name, embedder.fingerprint, embedder.dim, settings.chunk_chars, settings.chunk_overlap_sentences
     )
 
 
-def _previous_vectors(settings: Settings, identity: dict) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def indexed_document(document: Document) -> IndexedDocument:
+    """What the manifest records of a document: its source, content hash, metadata and sections."""
+    meta = document.meta
+    return IndexedDocument(
+        path=document.path,
+        content_hash=document.content_hash,
+        title=meta.title,
+        authors=meta.authors,
+        year=meta.year,
+        kind=meta.kind,
+        language=meta.language,
+        sections=tuple(
+            SectionSpan(title=s.title, start_line=s.line_starts[0][1], end_line=s.line_starts[-1][1])
+            for s in document.sections
+        ),
+    )
+
+
+def _previous_vectors(settings: Settings, identity: Identity) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Passage vectors by embedded-text hash and evidence-unit vectors by unit key, of the existing
     index if it is compatible."""
     try:
@@ -89,32 +107,32 @@ def evidence_units(chunks: list[Chunk]) -> list[str]:
     return list(texts)
 
 
-def index_is_current(settings: Settings, identity: dict, doc_hashes: dict[str, str]) -> bool:
+def index_is_current(settings: Settings, identity: Identity, doc_hashes: dict[str, str]) -> bool:
     try:
         manifest = read_manifest(settings.index_path)
-        check_identity(manifest, identity, settings.index_path)
+        manifest.check(identity, settings.index_path)
     except BronError:
         return False
-    if settings.vector_store != "auto" and manifest.get("vector_store") != settings.vector_store:
+    if settings.vector_store != "auto" and manifest.vector_store != settings.vector_store:
         return False
-    return {d: m["content_hash"] for d, m in manifest["documents"].items()} == doc_hashes
+    return manifest.content_hashes() == doc_hashes
 
 
 def _has_units(settings: Settings) -> bool:
     """Whether the index stores its evidence units (indexes built before they were stored do not)."""
     try:
-        return "units.json" in read_manifest(settings.index_path).get("files", {})
+        return "units.json" in read_manifest(settings.index_path).files
     except BronError:
         return False
 
 
-def corpus_changes(settings: Settings, manifest: dict) -> list[str]:
+def corpus_changes(settings: Settings, manifest: Manifest) -> list[str]:
     """What differs between the corpus folder and an index manifest: '+ new', '- gone', '~ changed' doc ids."""
     try:
         documents, _ = load_corpus(settings.corpus_dir)
     except DocumentError:
         return []  # an index opened without its corpus folder is still usable as it is
-    indexed = {d: m["content_hash"] for d, m in manifest["documents"].items()}
+    indexed = manifest.content_hashes()
     current = {d.doc_id: d.content_hash for d in documents}
     changes = [f"+ {d}" for d in current if d not in indexed]
     changes += [f"- {d}" for d in indexed if d not in current]
@@ -143,7 +161,7 @@ def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress
     doc_hashes = {d.doc_id: d.content_hash for d in documents}
     if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
         report.unchanged = True
-        report.chunks = read_manifest(settings.index_path)["n_chunks"]
+        report.chunks = read_manifest(settings.index_path).n_chunks
         return report
 
     chunks = [c for d in documents for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)]
@@ -174,27 +192,11 @@ def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress
             progress(min(start + batch, len(work)), len(work))
     report.chunks, report.embedded, report.reused = len(chunks), len(todo), len(chunks) - len(todo)
 
-    manifest = {
-        **identity,
-        "documents": {
-            d.doc_id: {
-                "path": d.path,
-                "content_hash": d.content_hash,
-                "title": d.meta.title,
-                "authors": list(d.meta.authors),
-                "year": d.meta.year,
-                "kind": d.meta.kind,
-                "language": d.meta.language,
-                "sections": [
-                    {"title": s.title, "start_line": s.line_starts[0][1], "end_line": s.line_starts[-1][1]}
-                    for s in d.sections
-                ],
-            }
-            for d in documents
-        },
-    }
+    indexed = {d.doc_id: indexed_document(d) for d in documents}
     store = choose_vector_store(len(chunks), settings.vector_store, settings.exact_search_limit)
-    save_index(settings.index_path, manifest, chunks, vectors, build_bm25(chunks), store, (unit_keys, unit_vectors))
+    save_index(
+        settings.index_path, identity, indexed, chunks, vectors, build_bm25(chunks), store, (unit_keys, unit_vectors)
+    )
     log.info(
         "indexed %d passages (%d embedded, %d reused) and %d evidence units (%d embedded)",
         len(chunks), report.embedded, report.reused, len(units), len(unit_todo),

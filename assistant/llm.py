@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from assistant.errors import ModelError
 from assistant.settings import Settings
@@ -78,7 +78,9 @@ class LlamaCppLLM:
         """Yield text pieces as they are generated; stop early when ``cancel`` is set."""
         with self._lock:
             if self.uses_chat_template:
-                pieces = self._llama.create_chat_completion(
+                # With stream=True llama-cpp-python yields chunk dicts; its annotations admit a whole
+                # response too, so the chunks are read as plain dicts.
+                pieces: Iterator[Any] = self._llama.create_chat_completion(  # type: ignore[assignment]
                     messages=[{"role": "user", "content": prompt}],
                     max_tokens=max_tokens,
                     temperature=temperature,
@@ -92,9 +94,10 @@ class LlamaCppLLM:
                     if cancel is not None and cancel.is_set():
                         break
             else:
-                for part in self._llama.create_completion(
+                chunks: Iterator[Any] = self._llama.create_completion(  # type: ignore[assignment]
                     prompt, max_tokens=max_tokens, temperature=temperature, stop=stop, stream=True
-                ):
+                )
+                for part in chunks:
                     yield part["choices"][0]["text"]
                     if cancel is not None and cancel.is_set():
                         break
@@ -109,7 +112,7 @@ _CACHE_LOCK = threading.Lock()
 
 def load_llm(settings: Settings) -> LLM:
     """The configured LLM, loaded once per process and model file while it is among the last used."""
-    from assistant.models import locate_llm
+    from assistant.model_files import locate_llm
 
     path = locate_llm(settings.llm, settings.cache_dir)
     key = (str(path), settings.n_ctx, settings.n_threads, settings.seed)

@@ -33,6 +33,7 @@ from assistant.evidence import Selection, has_answer_type, select_evidence
 from assistant.indexing import identity_for
 from assistant.instructions import instruction_in
 from assistant.llm import LLM, load_llm
+from assistant.manifest import IndexedDocument
 from assistant.prompting import (
     ABSTAIN,
     NO_FIGURE,
@@ -68,7 +69,7 @@ def detect_language(text: str) -> str:
     return _language_identifier().classify(text)[0]
 
 
-def validate_question(question: str, limit: int) -> str:
+def validate_question(question: str | None, limit: int) -> str:
     question = " ".join((question or "").split())
     if not question:
         raise InputError("the question is empty")
@@ -87,9 +88,13 @@ class Assistant:
         self._llm = llm
 
     @classmethod
-    def open(cls, settings: Settings, llm: LLM | None = None) -> Assistant:
-        """Load the embedder and the index named by ``settings``; the LLM loads on first use."""
-        embedder = load_embedder(settings)
+    def open(cls, settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None) -> Assistant:
+        """The one place the library is assembled: the index named by ``settings``, checked against the embedder.
+
+        The embedder and the LLM named by ``settings`` are loaded unless given (tests and benchmarks
+        pass stand-ins or already loaded models); the LLM loads on first use.
+        """
+        embedder = embedder or load_embedder(settings)
         index = load_index(settings.index_path, identity_for(settings, embedder))
         return cls(settings, embedder, index, llm)
 
@@ -140,25 +145,23 @@ class Assistant:
         started = time.perf_counter()
         timings: dict[str, float] = {}
 
-        set_aside: list[SetAside] = []
-
-        def finish(answer: Answer) -> Answer:
-            timings["total"] = time.perf_counter() - started
-            answer.timings, answer.hits, answer.search_query = timings, hits, query
-            answer.set_aside = set_aside
-            return answer
-
         q = self.embedder.embed_queries([query])[0]  # once: retrieval, evidence and the responsiveness check
         hits = self.retrieve(query, query_vector=q)
         timings["retrieve"] = time.perf_counter() - started
+        common: dict = {"hits": hits, "search_query": query}
+
+        def finish(answer: Answer, **fields) -> Answer:
+            timings["total"] = time.perf_counter() - started
+            return replace(answer, timings=dict(timings), **fields)
+
         relevant = [h for h in hits if (h.dense_score or 0.0) >= s.grounding.min_relevance]
         best_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
-        relevant, set_aside[:] = self._without_instructions(relevant)
+        relevant, set_aside = self._without_instructions(relevant)
+        common["set_aside"] = set_aside
         if not relevant:
             reason = "only passages that read as instructions" if set_aside else "no passage reaches min_relevance"
-            answer = self._abstain(question, language, reason)
-            answer.signals = {"best_passage": round(best_passage, 4)}
-            return finish(answer)
+            signals: dict[str, object] = {"best_passage": round(best_passage, 4)}
+            return finish(self._abstain(question, language, reason, None, signals=signals, **common))
 
         t0 = time.perf_counter()
         selection = select_evidence(
@@ -175,24 +178,20 @@ class Assistant:
         signals = _signals(selection, best_passage)
         reason = self._abstain_reason(selection)
         if reason:
-            answer = self._abstain(question, language, reason, selection)
-            answer.signals = signals
-            return finish(answer)
+            return finish(self._abstain(question, language, reason, selection, signals=signals, **common))
 
-        evidence = self._evidence_answer(question, language, selection, relevant)
-        evidence.signals = signals
+        evidence = self._evidence_answer(question, language, selection, relevant, signals=signals, **common)
         timings["evidence_shown"] = time.perf_counter() - started
         if on_evidence:
-            on_evidence(evidence)
+            on_evidence(replace(evidence, timings=dict(timings)))
         if s.answer_writer == "quotes" or (cancel is not None and cancel.is_set()):
-            evidence.stopped = bool(cancel and cancel.is_set())
-            return finish(evidence)
-        sources = {self._document(relevant[u.hit].chunk.doc_id).get("language", "nl") for u in selection.units}
+            return finish(evidence, stopped=bool(cancel and cancel.is_set()))
+        sources = {self._document(relevant[u.hit].chunk.doc_id).language for u in selection.units}
         if sources != {language}:
             # The checks compare the sentence's words with the passages' words, which a translation does
             # not share: a sentence that cannot be checked is not asked for, and the quotes are the answer.
-            evidence.signals["model"] = "not asked: the evidence is in another language than the answer"
-            return finish(evidence)
+            note = "not asked: the evidence is in another language than the answer"
+            return finish(evidence, signals={**signals, "model": note})
 
         units = [replace(relevant[u.hit], chunk=replace(relevant[u.hit].chunk, text=u.text)) for u in selection.units]
         llm = self.llm
@@ -214,15 +213,17 @@ class Assistant:
         t3 = time.perf_counter()
         direct, checks = self._check_direct(draft, used, selection, language, q, evidence.quotes)
         timings["check"] = time.perf_counter() - t3
-        answer = evidence
-        answer.draft, answer.checks, answer.prompt = draft, checks, prompt
-        answer.tokens = {"prompt": llm.count_tokens(prompt), "completion": llm.count_tokens(draft) - 1 if draft else 0}
-        answer.stopped = bool(cancel and cancel.is_set())
+        model = {
+            "draft": draft,
+            "checks": checks,
+            "prompt": prompt,
+            "tokens": {"prompt": llm.count_tokens(prompt), "completion": llm.count_tokens(draft) - 1 if draft else 0},
+            "stopped": bool(cancel and cancel.is_set()),
+        }
         if direct:
-            answer.direct = direct
-            answer.mode = Mode.GENERATED
-            answer.text = f"{direct}\n{_quotes_text(answer.quotes)}"
-        return finish(answer)
+            text = f"{direct}\n{_quotes_text(evidence.quotes)}"
+            return finish(evidence, direct=direct, mode=Mode.GENERATED, text=text, **model)
+        return finish(evidence, **model)
 
     def _without_instructions(self, hits: list[Hit]) -> tuple[list[Hit], list[SetAside]]:
         """The passages that may be evidence, and those set aside because they read as instructions."""
@@ -233,7 +234,7 @@ class Assistant:
                 kept.append(hit)
                 continue
             c = hit.chunk
-            title = self._document(c.doc_id).get("title", c.doc_id)
+            title = self._document(c.doc_id).title
             aside.append(SetAside(c.doc_id, title, c.section, c.start_line, c.end_line, instruction))
         return kept, aside
 
@@ -256,7 +257,7 @@ class Assistant:
             )
         return ""
 
-    def _abstain(self, question: str, language: str, reason: str, selection: Selection | None = None) -> Answer:
+    def _abstain(self, question: str, language: str, reason: str, selection: Selection | None, **fields) -> Answer:
         text = ABSTAIN[language]
         if selection is not None and selection.missing_names:
             names = ", ".join(f"‘{n}’" for n in selection.missing_names)
@@ -265,18 +266,21 @@ class Assistant:
             text = f"{text} {NOT_IN_PASSAGES[language].format(focus=selection.missing_focus)}"
         elif selection is not None and selection.units and not selection.type_found:
             text = f"{text} {NO_FIGURE[language][selection.answer_type.value]}"
-        return Answer(question, text, [], True, Mode.ABSTAINED, language, abstain_reason=reason)
+        return Answer(question, text, [], True, Mode.ABSTAINED, language, abstain_reason=reason, **fields)
 
-    def _evidence_answer(self, question: str, language: str, selection: Selection, hits: list[Hit]) -> Answer:
+    def _evidence_answer(
+        self, question: str, language: str, selection: Selection, relevant: list[Hit], **fields
+    ) -> Answer:
         """The quotes-only answer: each chosen unit quoted and cited to its passage."""
         numbering: dict[int, int] = {}
         quotes, citations = [], []
         for unit in selection.units:
             if unit.hit not in numbering:
                 numbering[unit.hit] = len(numbering) + 1
-                citations.append(self._citation(numbering[unit.hit], hits[unit.hit], unit.text))
+                citations.append(self._citation(numbering[unit.hit], relevant[unit.hit], unit.text))
             quotes.append(Quote(numbering[unit.hit], unit.text, round(unit.dense, 4)))
-        return Answer(question, _quotes_text(quotes), citations, False, Mode.EXTRACTIVE, language, quotes=quotes)
+        text = _quotes_text(quotes)
+        return Answer(question, text, citations, False, Mode.EXTRACTIVE, language, quotes=quotes, **fields)
 
     def _check_direct(
         self, draft: str, units: list[Hit], selection: Selection, language: str, q: np.ndarray, quotes: list[Quote]
@@ -311,8 +315,8 @@ class Assistant:
         end = body[-1] if body[-1] in ".!?" else "."
         return f"{body.rstrip('.!?')} {marks}{end}", checks
 
-    def _document(self, doc_id: str) -> dict:
-        return self.index.documents.get(doc_id, {})
+    def _document(self, doc_id: str) -> IndexedDocument:
+        return self.index.manifest.document(doc_id)
 
     def _citation(self, n: int, hit: Hit, supporting: str) -> Citation:
         chunk = hit.chunk
@@ -320,13 +324,13 @@ class Assistant:
         return Citation(
             n=n,
             doc=chunk.doc_id,
-            title=doc.get("title", chunk.doc_id),
+            title=doc.title,
             section=chunk.section,
             start_line=chunk.start_line,
             end_line=chunk.end_line,
             text=chunk.text,
-            authors=tuple(doc.get("authors", ())),
-            year=doc.get("year"),
+            authors=doc.authors,
+            year=doc.year,
             supporting_sentence=supporting,
         )
 

@@ -31,15 +31,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from assistant.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
+from assistant.errors import IndexBusyError, IndexCorruptError, IndexMissingError, InputError
 from assistant.files import file_sha256, fsync_dir, fsync_tree
+from assistant.manifest import ChunkingIdentity, EmbedderIdentity, Identity, IndexedDocument, Manifest
 from assistant.types import Chunk
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    import bm25s
+
 MANIFEST = "manifest.json"
 
 
@@ -88,6 +91,7 @@ class FaissStore:
         import faiss
 
         dim = vectors.shape[1]
+        index: faiss.Index
         if kind == HNSW:
             index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -129,11 +133,11 @@ class IndexData:
     """A loaded index: manifest, passages, vectors, dense store and BM25."""
 
     path: Path
-    manifest: dict
+    manifest: Manifest
     chunks: list[Chunk]
     vectors: np.ndarray
     dense: FaissStore
-    bm25: object  # bm25s.BM25
+    bm25: bm25s.BM25
     units: dict[str, int] = field(default_factory=dict)  # evidence unit key -> row of unit_vectors
     unit_vectors: np.ndarray | None = None
 
@@ -143,8 +147,8 @@ class IndexData:
         return None if row is None or self.unit_vectors is None else self.unit_vectors[row]
 
     @property
-    def documents(self) -> dict[str, dict]:
-        return self.manifest["documents"]
+    def documents(self) -> dict[str, IndexedDocument]:
+        return self.manifest.documents
 
     @functools.cached_property
     def vocabulary(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -154,35 +158,14 @@ class IndexData:
         return corpus_vocabulary([f"{c.section} {c.text}" for c in self.chunks])
 
 
-def expected_identity(embedder_name: str, embedder_fingerprint: str, dim: int, chunk_chars: int, overlap: int) -> dict:
+def expected_identity(
+    embedder_name: str, embedder_fingerprint: str, dim: int, chunk_chars: int, overlap: int
+) -> Identity:
     """What an index must have been built with to be usable with these settings."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "embedder": {"name": embedder_name, "fingerprint": embedder_fingerprint, "dim": dim},
-        "chunking": {"chunk_chars": chunk_chars, "overlap_sentences": overlap},
-    }
-
-
-def _describe(identity: dict) -> str:
-    e, c = identity["embedder"], identity["chunking"]
-    return (
-        f"format {identity['format_version']}, embedder {e['name']} ({e['fingerprint']}, {e['dim']} dims), "
-        f"chunks of {c['chunk_chars']} chars with {c['overlap_sentences']} sentence overlap"
+    return Identity(
+        embedder=EmbedderIdentity(name=embedder_name, fingerprint=embedder_fingerprint, dim=dim),
+        chunking=ChunkingIdentity(chunk_chars=chunk_chars, overlap_sentences=overlap),
     )
-
-
-def check_identity(manifest: dict, expected: dict, path: Path) -> None:
-    """Refuse an index built with another embedder, format or chunking."""
-    found = {key: manifest.get(key) for key in expected}
-    if found != expected:
-        try:
-            found_text = _describe(found)
-        except (KeyError, TypeError):
-            found_text = "an unknown layout"
-        raise IndexMismatchError(
-            f"index {path} was built with {found_text}, but the settings ask for {_describe(expected)}; "
-            "rebuild it with 'bron index --rebuild'"
-        )
 
 
 def is_bron_index(path: Path) -> bool:
@@ -214,7 +197,8 @@ def unit_key(text: str) -> str:
 
 def save_index(
     path: Path,
-    manifest: dict,
+    identity: Identity,
+    documents: dict[str, IndexedDocument],
     chunks: list[Chunk],
     vectors: np.ndarray,
     bm25,
@@ -226,7 +210,8 @@ def save_index(
     ``units`` are the evidence units' keys and vectors (``units.json``, ``units.npy``), so that
     answering need not embed the retrieved passages' sentences again.
 
-    ``store`` is the FAISS index kind and the reason it was chosen; both go into the manifest.
+    ``identity`` and ``documents`` go into the manifest with the file checksums; so do ``store``,
+    the FAISS index kind, and the reason it was chosen.
     Refuses to replace anything at ``path`` that is not a bron index (the swap deletes what it replaces).
     """
     refuse_foreign_folder(path)
@@ -243,16 +228,16 @@ def save_index(
             (staging / "units.json").write_text(json.dumps(units[0]), encoding="utf-8")
             np.save(staging / "units.npy", units[1].astype(np.float32))
         files = sorted(p for p in staging.rglob("*") if p.is_file())
-        manifest = {
-            **manifest,
-            "format_version": FORMAT_VERSION,
-            "vector_store": store[0],
-            "vector_store_reason": store[1],
-            "n_chunks": len(chunks),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": {str(p.relative_to(staging)): file_sha256(p) for p in files},
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        manifest = Manifest(
+            **identity.model_dump(),
+            documents=documents,
+            vector_store=store[0],
+            vector_store_reason=store[1],
+            n_chunks=len(chunks),
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            files={str(p.relative_to(staging)): file_sha256(p) for p in files},
+        )
+        (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         fsync_tree(staging)
         old = path.with_name(f".{path.name}.old")
         with generation_lock(path, exclusive=True):  # waits for readers still reading the current build
@@ -323,7 +308,7 @@ def writer_lock(path: Path) -> Iterator[None]:
         lock.release()
 
 
-def read_manifest(path: Path) -> dict:
+def read_manifest(path: Path) -> Manifest:
     """The manifest of the index at ``path``, recovering from an interrupted swap.
 
     Hold ``generation_lock(path, exclusive=False)`` around it and the reading of the build's files,
@@ -340,14 +325,15 @@ def read_manifest(path: Path) -> dict:
         if not manifest_path.exists():
             raise IndexMissingError(f"no index at {path}; build it with 'bron index'")
         try:
-            return json.loads(manifest_path.read_text(encoding="utf-8"))
+            raw = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(
                 f"index manifest {manifest_path} is unreadable ({exc}); rebuild with 'bron index --rebuild'"
             ) from exc
+    return Manifest.parse(raw, path)
 
 
-def load_index(path: Path, expected: dict) -> IndexData:
+def load_index(path: Path, expected: Identity) -> IndexData:
     """Load and verify one build of an index; raise a ``BronError`` naming what is wrong."""
     if not path.parent.is_dir():
         raise IndexMissingError(f"no index at {path}; build it with 'bron index'")
@@ -355,10 +341,10 @@ def load_index(path: Path, expected: dict) -> IndexData:
         return _load_build(path, expected)
 
 
-def _load_build(path: Path, expected: dict) -> IndexData:
+def _load_build(path: Path, expected: Identity) -> IndexData:
     manifest = read_manifest(path)
-    check_identity(manifest, expected, path)
-    for name, digest in manifest.get("files", {}).items():
+    manifest.check(expected, path)
+    for name, digest in manifest.files.items():
         file = path / name
         if not file.exists() or file_sha256(file) != digest:
             raise IndexCorruptError(
@@ -373,7 +359,7 @@ def _load_build(path: Path, expected: dict) -> IndexData:
         # Memory-mapped: the FAISS index holds the vectors for search; these rows are
         # only read for the cosine of a few hits and for reuse when re-indexing.
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
-        kind = manifest.get("vector_store", FLAT)
+        kind = manifest.vector_store
         if kind not in VECTOR_STORES:
             raise ValueError(f"unknown vector store kind {kind!r}")
         dense = FaissStore.load(path / "dense.faiss", kind)
@@ -388,7 +374,7 @@ def _load_build(path: Path, expected: dict) -> IndexData:
         raise IndexCorruptError(
             f"index {path} could not be read ({type(exc).__name__}: {exc}); rebuild with 'bron index --rebuild'"
         ) from exc
-    if not (len(chunks) == len(vectors) == dense.size == manifest.get("n_chunks")):
+    if not (len(chunks) == len(vectors) == dense.size == manifest.n_chunks):
         raise IndexCorruptError(
             f"index {path} is inconsistent: {len(chunks)} passages, {len(vectors)} vectors, "
             f"{dense.size} in FAISS; rebuild with 'bron index --rebuild'"

@@ -49,7 +49,8 @@ from assistant.errors import BronError, Cancelled, InputError
 from assistant.files import atomic_write_text
 from assistant.prompting import format_passages, load_template
 from assistant.qa import Assistant
-from assistant.types import LANGUAGES, Chunk, Failure, Hit, Mode
+from assistant.texts import TEXT
+from assistant.types import Chunk, Failure, Hit, Mode
 
 SUMMARY_FORMAT = 2
 LENGTHS = {"short": (2, 90), "medium": (4, 170), "long": (7, 280)}  # sentences, most tokens per model call
@@ -149,8 +150,7 @@ class Summariser:
         return sorted(chunks, key=lambda c: c.start_char)
 
     def _language(self, doc: str) -> str:
-        language = self.assistant.index.documents.get(doc, {}).get("language", "nl")
-        return language if language in LANGUAGES else "nl"
+        return self.assistant.index.manifest.document(doc).language
 
     def cache_key(self, doc: str, section: str) -> str:
         s = self.assistant.settings
@@ -209,11 +209,11 @@ class Summariser:
         if not chunks:
             raise InputError(f"section '{section}' of '{doc}' has no passages in the index")
         language = self._language(doc)
-        title = self.assistant.index.documents.get(doc, {}).get("title", doc)
+        title = self.assistant.index.manifest.document(doc).title
         if self.assistant.settings.summary_writer == "quotes":
-            kept = self._central_sentences(chunks)
+            central = self._central_sentences(chunks)
             return SectionSummary(
-                doc, title, section, language, self.length, Mode.QUOTED, kept, 1, time.perf_counter() - started
+                doc, title, section, language, self.length, Mode.QUOTED, central, 1, time.perf_counter() - started
             )
         parts = self._parts(chunks, language)
         kept: list[SummarySentence] = []
@@ -383,25 +383,7 @@ def main_points(vectors: np.ndarray, n: int, diversity: float = 0.5, prior: np.n
 
 # -- output ----------------------------------------------------------------------------------
 
-_HEAD = {
-    "nl": {
-        "title": "Samenvatting per sectie",
-        "extractive": "Geciteerd: het model gaf geen samenvatting die de bronnen steunen; dit zijn de meest "
-        "centrale zinnen van de sectie.",
-        "quoted": "letterlijk uit de bron",
-        "quoted_mode": "Geciteerd: de belangrijkste zinnen van de sectie, letterlijk.",
-    },
-    "en": {
-        "title": "Summary by section",
-        "extractive": "Quoted: the model gave no summary the sources support; these are the section's most "
-        "central sentences.",
-        "quoted": "quoted from the source",
-        "quoted_mode": "Quoted: the section's main sentences, verbatim.",
-    },
-}
-
-
-_MODE_LABEL = {Mode.EXTRACTIVE: "extractive", Mode.QUOTED: "quoted_mode"}
+_MODE_LABEL = {Mode.EXTRACTIVE: "summary_extractive", Mode.QUOTED: "summary_quoted_mode"}
 
 
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -415,8 +397,8 @@ def _md(text: str) -> str:
 
 
 def to_markdown(summaries: list[SectionSummary], language: str = "nl") -> str:
-    head = _HEAD[language]
-    lines = [f"# {head['title']}", ""]
+    head = TEXT[language]
+    lines = [f"# {head['summary_title']}", ""]
     current = None
     for s in summaries:
         if s.doc != current:
@@ -424,7 +406,7 @@ def to_markdown(summaries: list[SectionSummary], language: str = "nl") -> str:
             lines += [f"## {_md(s.title)}", f"`{s.doc.replace('`', '')}`", ""]
         lines.append(f"### {_md(s.section)}")
         if s.mode in _MODE_LABEL:
-            lines.append(f"*{_HEAD[s.language][_MODE_LABEL[s.mode]]}*")
+            lines.append(f"*{TEXT[s.language][_MODE_LABEL[s.mode]]}*")
         lines.append("")
         for sentence in s.sentences:
             refs = " ".join(r.label(s.language) for r in sentence.sources)
@@ -447,7 +429,7 @@ def summary_html(summaries: list[SectionSummary], language: str = "nl") -> str:
             body.append(f"<h2>{escape(s.title)}</h2><p><code>{escape(s.doc)}</code></p>")
         body.append(f"<h3>{escape(s.section)}</h3>")
         if s.mode in _MODE_LABEL:
-            body.append(f"<p><em>{escape(_HEAD[s.language][_MODE_LABEL[s.mode]])}</em></p>")
+            body.append(f"<p><em>{escape(TEXT[s.language][_MODE_LABEL[s.mode]])}</em></p>")
         items = "".join(
             f"<li>{escape(x.text)} <span class='ref'>{escape(' '.join(r.label(s.language) for r in x.sources))}"
             f"</span></li>"
@@ -458,11 +440,11 @@ def summary_html(summaries: list[SectionSummary], language: str = "nl") -> str:
 
 
 def to_html(summaries: list[SectionSummary], language: str = "nl") -> str:
-    head = _HEAD[language]
+    head = TEXT[language]
     style = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;line-height:1.5}.ref{color:#666}"
     return (
-        f"<!doctype html><html lang='{language}'><meta charset='utf-8'><title>{escape(head['title'])}</title>"
-        f"<style>{style}</style><body><h1>{escape(head['title'])}</h1>{summary_html(summaries, language)}"
+        f"<!doctype html><html lang='{language}'><meta charset='utf-8'><title>{escape(head['summary_title'])}</title>"
+        f"<style>{style}</style><body><h1>{escape(head['summary_title'])}</h1>{summary_html(summaries, language)}"
         "</body></html>"
     )
 

@@ -19,7 +19,7 @@ class DocumentMeta:
     authors: tuple[str, ...] = ()
     year: int | None = None
     kind: str = ""
-    language: str = "nl"
+    language: Language = "nl"
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class SetAside:
         return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
     """The product's answer to one question, evidence first.
 

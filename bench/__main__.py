@@ -40,7 +40,7 @@ def versions() -> dict:
 
 
 def questions(n: int) -> list[str]:
-    from assistant.evalset import load_cases
+    from assistant.evaluation.evalset import load_cases
 
     return [c.question for c in load_cases() if c.answerable][:n]
 
@@ -97,7 +97,7 @@ def main(only, n_questions, repeats, sizes, bm25_sizes, out):
         results["scale"] = {
             "auto_choice": {
                 "exact_search_limit": settings.exact_search_limit,
-                "bundled_index": read_manifest(settings.index_path).get("vector_store"),
+                "bundled_index": read_manifest(settings.index_path).vector_store,
             },
             "vectors": scale.bench_vectors(np.asarray(index.vectors), [int(s) for s in sizes.split(",") if s], log),
         }

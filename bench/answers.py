@@ -9,7 +9,7 @@ prompt's fixed head; the comparison is like for like.
 from __future__ import annotations
 
 from assistant.llm import LlamaCppLLM
-from assistant.models import locate_llm
+from assistant.model_files import locate_llm
 from assistant.prompting import ABSTAIN, load_template
 from assistant.qa import STOP_SEQUENCES, Assistant
 from assistant.settings import Settings

@@ -8,12 +8,10 @@ import shutil
 
 import pytest
 
-from assistant.chat import ChatApp
-from assistant.chat_view import TEXT
-from assistant.indexing import build_index, identity_for
-from assistant.qa import Assistant
-from assistant.store import load_index
-from tests.conftest import ScriptedLLM, chat_over, free_port
+from assistant.chat.app import ChatApp
+from assistant.indexing import build_index
+from assistant.texts import TEXT
+from tests.fakes import KEYWORD_THRESHOLDS, ScriptedLLM, assistant_over, chat_over, free_port
 
 NL = TEXT["nl"]
 FACT = (
@@ -27,14 +25,12 @@ DIRECT = "In 1997 werd met het herstructureringsbeleid voorgesteld de sociale hu
 
 @pytest.fixture
 def chat(make_settings, keyword_embedder, corpus_copy):
-    settings = make_settings(
-        corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2, answer_writer="model"
-    )
+    settings = make_settings(corpus_dir=corpus_copy, answer_writer="model", **KEYWORD_THRESHOLDS)
     build_index(settings, keyword_embedder)
     llm = ScriptedLLM(f"{DIRECT} [1].")
 
     def open_assistant(s):
-        return Assistant(s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)), llm)
+        return assistant_over(s, keyword_embedder, llm)
 
     app = ChatApp(settings, open_assistant=open_assistant)
     app.llm = llm
@@ -59,7 +55,7 @@ def test_answer_streams_then_shows_checked_answer_with_sources(chat):
     assert any(s.startswith("Het model schrijft") for s in statuses)  # tokens arrived before the end
     chatbot, sources, final_status, turns = updates[-1]
     answer = turns[-1]["answer"]
-    assert answer["mode"] == "generated" and answer["citations"]
+    assert answer.mode == "generated" and answer.citations
     assert final_status.startswith("Klaar in")
     assert 'href="#bron-t0-s1"' in chatbot[-1]["content"]
     assert "id='bron-t0-s1'" in sources and "<mark>" in sources
@@ -68,7 +64,7 @@ def test_answer_streams_then_shows_checked_answer_with_sources(chat):
 def test_quotes_writer_answers_from_the_evidence_without_the_model(chat):
     updates, _ = _ask(chat, QUESTION, writer="quotes")
     answer = updates[-1][3][-1]["answer"]
-    assert answer["mode"] == "extractive" and answer["quotes"] and not answer["direct"]
+    assert answer.mode == "extractive" and answer.quotes and not answer.direct
     assert chat.llm.prompts == []  # the model was not asked
     updates, _ = _ask(chat, QUESTION, writer="poems")
     assert "unknown answer writer 'poems'" in updates[-1][3][-1]["error"]
@@ -87,14 +83,14 @@ def test_unknown_model_is_an_error_message_not_a_crash(chat):
     assert "unknown model" in turn["error"] and turn["answer"] is None
     assert "⚠️" in updates[-1][0][-1]["content"]
     updates, _ = _ask(chat, QUESTION)  # and the app still answers
-    assert updates[-1][3][-1]["answer"]["mode"] == "generated"
+    assert updates[-1][3][-1]["answer"].mode == "generated"
 
 
 def test_follow_up_is_searched_with_the_previous_topic(chat):
     first, _ = _ask(chat, QUESTION)
     updates, _ = _ask(chat, "En wat vond Musterd daarvan?", first[-1][3])
     answer = updates[-1][3][-1]["answer"]
-    assert "herstructureringsbeleid" in answer["search_query"]
+    assert "herstructureringsbeleid" in answer.search_query
     assert "Gezocht met" in updates[-1][1]
 
 
@@ -105,7 +101,7 @@ def test_stop_while_waiting_in_the_queue(chat):
     assert updates[-1][3][-1]["error"] == NL["stopped_before"]
     assert chat.llm.prompts == []  # the model never ran
     updates, _ = _ask(chat, QUESTION)  # the next question is not stopped
-    assert updates[-1][3][-1]["answer"]["mode"] == "generated"
+    assert updates[-1][3][-1]["answer"].mode == "generated"
 
 
 def test_replaced_index_is_reloaded_and_a_broken_one_reported(chat, keyword_embedder):
@@ -180,9 +176,7 @@ class _OneAtATimeLLM(ScriptedLLM):
 def test_simultaneous_users_queue_for_the_one_model(make_settings, keyword_embedder, corpus_copy):
     from gradio_client import Client
 
-    settings = make_settings(
-        corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2, answer_writer="model"
-    )
+    settings = make_settings(corpus_dir=corpus_copy, answer_writer="model", **KEYWORD_THRESHOLDS)
     build_index(settings, keyword_embedder)
     llm = _OneAtATimeLLM(f"{DIRECT} [1].")
     app = chat_over(settings, keyword_embedder, llm)
@@ -216,7 +210,7 @@ def test_an_index_replaced_while_the_chat_opens_it_is_reloaded_next_time(make_se
     opened = []
 
     def open_assistant(s):
-        assistant = Assistant(s, keyword_embedder, load_index(s.index_path, identity_for(s, keyword_embedder)))
+        assistant = assistant_over(s, keyword_embedder)
         if not opened:  # 'bron index' finishes while the chat is still starting
             (corpus_copy / "extra.txt").write_text("Een nieuwe tekst over groen in de wijk.\n" * 3)
             build_index(settings, keyword_embedder)
@@ -238,7 +232,7 @@ class _DyingLLM(ScriptedLLM):
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the test
 def test_a_worker_thread_that_dies_frees_the_slot_with_a_message(chat, monkeypatch):
-    monkeypatch.setattr("assistant.chat._WORKER_POLL_S", 0.05)
+    monkeypatch.setattr("assistant.chat.app._WORKER_POLL_S", 0.05)
     llm = _DyingLLM("")
     chat._assistant = chat._assistant.__class__(
         chat._assistant.settings, chat._assistant.embedder, chat._assistant.index, llm
@@ -248,7 +242,7 @@ def test_a_worker_thread_that_dies_frees_the_slot_with_a_message(chat, monkeypat
 
 
 def test_errors_in_the_chat_name_no_server_folders(chat):
-    from assistant.chat import public_message
+    from assistant.chat.app import public_message
 
     shutil.rmtree(chat.settings.index_path)
     updates, _ = _ask(chat, QUESTION)

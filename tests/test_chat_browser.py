@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from assistant.chat import ChatApp
+from assistant.chat.app import ChatApp
 
 pytestmark = pytest.mark.slow
 

@@ -1,20 +1,20 @@
 """The chat's HTML: citations link to their cards, document text is escaped, modes are labelled."""
 
-from assistant.chat_view import TEXT, answer_message, chat_messages, highlight, link_citations, sources_html
+from assistant.chat.view import answer_message, chat_messages, highlight, link_citations, sources_html
+from assistant.texts import TEXT
+from assistant.types import Answer, Citation, Mode, Quote
 
 NL = TEXT["nl"]
 
 
-def _answer(mode="generated", text="De huur daalt [1].", citations=None, **extra):
-    citation = {
-        "n": 1, "doc": "d", "title": "Menging", "section": "Inleiding", "start_line": 3, "end_line": 9,
-        "text": "Eerst dit. De huur daalt <script>alert(1)</script> sterk. Daarna dat.", "authors": ["A. Auteur"],
-        "year": 2005, "supporting_sentence": "De huur daalt <script>alert(1)</script> sterk.",
-    }  # fmt: skip
-    return {
-        "answer": text, "mode": mode, "citations": [citation] if citations is None else citations,
-        "checks": [], "search_query": "", "stopped": False, **extra,
-    }  # fmt: skip
+def _answer(mode="generated", text="De huur daalt [1].", citations=None, **extra) -> Answer:
+    citation = Citation(
+        n=1, doc="d", title="Menging", section="Inleiding", start_line=3, end_line=9,
+        text="Eerst dit. De huur daalt <script>alert(1)</script> sterk. Daarna dat.", authors=("A. Auteur",),
+        year=2005, supporting_sentence="De huur daalt <script>alert(1)</script> sterk.",
+    )  # fmt: skip
+    cited = [citation] if citations is None else citations
+    return Answer("q", text, cited, mode == Mode.ABSTAINED, Mode(mode), "nl", **extra)
 
 
 def test_known_markers_link_to_their_card_and_text_is_escaped():
@@ -40,7 +40,7 @@ def test_sources_panel_shows_card_with_metadata_and_no_markup_from_documents():
 
 
 def test_each_mode_says_what_happened():
-    quotes = [{"n": 1, "text": "De huur daalt <b>sterk</b>.", "relevance": 0.9}]
+    quotes = [Quote(1, "De huur daalt <b>sterk</b>.", 0.9)]
     extractive = _answer("extractive", "“De huur daalt sterk.” [1]", quotes=quotes)
     html = answer_message({"answer": extractive}, 0, NL)
     assert NL["mode_extractive"] in html and NL["evidence_label"] in html
@@ -78,7 +78,7 @@ def test_markdown_in_document_or_model_text_is_never_syntax():
     hostile = "Zie ![b](http://host/beacon) en [x](http://host/klik) of http://host/kaal *vet* `code` $x$"
     for html in (
         answer_message({"question": "q", "answer": None, "draft": hostile}, 0, NL),
-        answer_message({"question": "q", "answer": _answer("extractive", quotes=[{"n": 1, "text": hostile}])}, 0, NL),
+        answer_message({"question": "q", "answer": _answer("extractive", quotes=[Quote(1, hostile)])}, 0, NL),
         chat_messages([{"question": hostile, "answer": None}], NL)[0]["content"],
     ):
         for syntax in ("![", "](", "http://", "*vet*", "`code`", "$x$"):

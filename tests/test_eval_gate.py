@@ -6,10 +6,10 @@ The floors are measured figures minus a margin, kept in the repo, not here.
 
 import pytest
 
-from assistant.eval_report import gate_failures, load_gate, load_report, write_report
-from assistant.evalset import load_cases, load_pairs
-from assistant.evaluation import run_eval
-from assistant.judge import SupportJudge, validate
+from assistant.evaluation.evalset import load_cases, load_pairs
+from assistant.evaluation.judge import SupportJudge, validate
+from assistant.evaluation.report import gate_failures, load_gate, load_report, write_report
+from assistant.evaluation.run import run_eval
 
 pytestmark = pytest.mark.slow
 

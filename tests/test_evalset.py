@@ -7,8 +7,8 @@ import pytest
 
 from assistant.documents import load_corpus
 from assistant.errors import InputError
-from assistant.evalset import key_points_found, load_cases, load_pairs, load_points, normalise
-from tests.conftest import CORPUS
+from assistant.evaluation.evalset import key_points_found, load_cases, load_pairs, load_points, normalise
+from tests.fakes import CORPUS
 
 
 @pytest.fixture(scope="module")

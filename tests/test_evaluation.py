@@ -1,9 +1,11 @@
 """The eval's arithmetic and report files, on made-up results: no models needed."""
 
 import json
+from dataclasses import replace
 
-from assistant.eval_report import compare_markdown, gate_failures, headline, write_report
-from assistant.evaluation import (
+from assistant.evaluation.judge import Verdict, agreement
+from assistant.evaluation.report import compare_markdown, gate_failures, headline, write_report
+from assistant.evaluation.run import (
     answer_metrics,
     answer_sentences,
     calibrate_abstention,
@@ -11,7 +13,6 @@ from assistant.evaluation import (
     key_facts_found,
     retrieval_metrics,
 )
-from assistant.judge import Verdict, agreement
 from assistant.types import Answer, Citation, Quote
 
 
@@ -40,7 +41,7 @@ def test_answer_sentences_are_the_direct_answer_and_each_quote():
     quotes = [Quote(1, "Zin een."), Quote(2, "Zin twee.")]
     answer = Answer("q", "“Zin een.” [1]\n“Zin twee.” [2]", [], False, "extractive", "nl", quotes=quotes)
     assert answer_sentences(answer) == [("Zin een.", (1,)), ("Zin twee.", (2,))]
-    answer.direct, answer.mode = "Eén en twee [1][2].", "generated"
+    answer = replace(answer, direct="Eén en twee [1][2].", mode="generated")
     assert answer_sentences(answer)[0] == ("Eén en twee.", (1, 2))
     assert answer_sentences(Answer("q", "Dit staat niet in de documenten.", [], True, "abstained", "nl")) == []
 
@@ -101,11 +102,24 @@ def test_abstention_and_key_fact_metrics():
         _result(False, False, verdicts=[{"supported": True, "precise": [True]}], mode="extractive"),
     ]
     m = answer_metrics(results)
-    assert m["key_fact_accuracy"] == 1 / 3 and m["key_facts_found"] == 3 / 5
-    assert m["abstention_precision"] == 1 / 2 and m["abstention_recall"] == 1 / 2
-    assert m["false_abstention_rate"] == 1 / 3
-    assert m["citation_recall_all"] == 2 / 3 and m["citation_precision_all"] == 3 / 4
-    assert m["citation_recall_generated"] == 1 / 2 and m["citation_recall_extractive"] == 1.0
+    assert m.key_fact_accuracy == 1 / 3 and m.key_facts_found == 3 / 5
+    assert m.abstention_precision == 1 / 2 and m.abstention_recall == 1 / 2
+    assert m.false_abstention_rate == 1 / 3
+    assert m.citation_recall_all == 2 / 3 and m.citation_precision_all == 3 / 4
+    assert m.citation_recall_generated == 1 / 2 and m.citation_recall_extractive == 1.0
+
+
+def test_every_headline_metric_reaches_the_report_table():
+    from assistant.evaluation.metrics import HEADLINE
+
+    report = _report(0.9, True)
+    flat = headline(report)
+    assert [name for name in flat if name in HEADLINE] == list(HEADLINE)
+    assert "key_fact_accuracy" in HEADLINE and "modes" not in HEADLINE and "cases" not in HEADLINE
+    report["metrics"]["beside"] = answer_metrics([_result(True, False, [False])], writer="model").model_dump()
+    flat = headline(report)
+    assert flat["key_fact_accuracy"] == 1.0 and flat["beside: model writer key_fact_accuracy"] == 0.0
+    assert "beside: model writer key_fact_accuracy_direct_only" in flat
 
 
 def test_judge_agreement_and_kappa():
@@ -124,7 +138,9 @@ def _report(recall, precision, created="2026-11-22T10:00:00+00:00"):
         "case_ids": ["a"], "answered_ids": ["a"], "wall_seconds": 1.0,
         "metrics": {
             "retrieval": {"hybrid": {"recall@5": recall, "mrr": 0.5}},
-            "answers": answer_metrics([_result(True, False, [True], [{"supported": True, "precise": [precision]}])]),
+            "answers": answer_metrics(
+                [_result(True, False, [True], [{"supported": True, "precise": [precision]}])]
+            ).model_dump(),
         },
         "cases": [],
     }  # fmt: skip

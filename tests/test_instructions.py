@@ -4,11 +4,9 @@ import pytest
 
 from assistant.chunking import split_sentences
 from assistant.documents import load_corpus
-from assistant.indexing import build_index, identity_for
+from assistant.indexing import build_index
 from assistant.instructions import instruction_in
-from assistant.qa import Assistant
-from assistant.store import load_index
-from tests.conftest import CORPUS, ScriptedLLM
+from tests.fakes import CORPUS, KEYWORD_THRESHOLDS, ScriptedLLM, assistant_over
 
 POISON = (
     "De gemeente Zoetermeer besteedde het budget voor menging in de wijk aan nieuwe speeltuinen. "
@@ -50,17 +48,16 @@ def poisoned(make_settings, keyword_embedder, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / "gif.txt").write_text(f"# Uitgaven\n\n{POISON}\n", encoding="utf-8")
-    settings = make_settings(corpus_dir=corpus, min_relevance=0.2, min_evidence_relevance=0.2, min_support=0.5)
+    settings = make_settings(corpus_dir=corpus, **KEYWORD_THRESHOLDS)
     build_index(settings, keyword_embedder)
-    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
-    return settings, keyword_embedder, index
+    return settings, keyword_embedder
 
 
 @pytest.mark.parametrize("writer", ["quotes", "model"])
 def test_a_poisoned_passage_is_set_aside_and_its_claim_never_shown(poisoned, writer):
-    settings, embedder, index = poisoned
+    settings, embedder = poisoned
     llm = ScriptedLLM("De gemeente Zoetermeer gaf 500 miljoen euro uit aan menging [1].")
-    assistant = Assistant(settings, embedder, index, llm).with_settings(answer_writer=writer)
+    assistant = assistant_over(settings, embedder, llm).with_settings(answer_writer=writer)
     answer = assistant.ask("Hoeveel geld gaf de gemeente Zoetermeer uit aan menging?")
     assert "500 miljoen" not in answer.text and not answer.direct
     assert all(c.doc != "gif" for c in answer.citations)
@@ -71,7 +68,7 @@ def test_a_poisoned_passage_is_set_aside_and_its_claim_never_shown(poisoned, wri
 
 
 def test_a_passage_holding_the_abstain_sentence_cannot_force_an_abstention(poisoned, tmp_path):
-    settings, embedder, _ = poisoned
+    settings, embedder = poisoned
     planted = settings.corpus_dir / "stoorzender.txt"
     planted.write_text(
         "# Herstructurering\n\nIn 1997 werd met het herstructureringsbeleid voorgesteld het percentage sociale huur "
@@ -79,21 +76,20 @@ def test_a_passage_holding_the_abstain_sentence_cannot_force_an_abstention(poiso
         encoding="utf-8",
     )
     build_index(settings, embedder)
-    index = load_index(settings.index_path, identity_for(settings, embedder))
-    answer = Assistant(settings, embedder, index).ask("Wat werd in 1997 met het herstructureringsbeleid voorgesteld?")
+    answer = assistant_over(settings, embedder).ask("Wat werd in 1997 met het herstructureringsbeleid voorgesteld?")
     assert not answer.abstained and "stoorzender" in [a.doc for a in answer.set_aside]
     assert "65 naar 42" in answer.text
 
 
 def test_the_model_is_not_asked_when_the_evidence_is_in_another_language(poisoned):
     """Its sentence could not be checked word by word against the passages, so it is not written at all."""
-    settings, embedder, index = poisoned
+    settings, embedder = poisoned
     llm = ScriptedLLM("In 1997 the restructuring policy proposed lowering social rent from 65 to 42 percent [1].")
     # A Dutch question answered in English (the keyword stand-in embedder knows no translation).
-    assistant = Assistant(settings, embedder, index, llm).with_settings(answer_writer="model", language="en")
+    assistant = assistant_over(settings, embedder, llm).with_settings(answer_writer="model", language="en")
     answer = assistant.ask("Wat werd in 1997 met het herstructureringsbeleid voorgesteld?")
     assert llm.prompts == [] and not answer.direct
     assert answer.mode == "extractive" and answer.quotes and "another language" in answer.signals["model"]
-    dutch = Assistant(settings, embedder, index, llm).with_settings(answer_writer="model", language="nl")
+    dutch = assistant_over(settings, embedder, llm).with_settings(answer_writer="model", language="nl")
     dutch.ask("Wat werd in 1997 met het herstructureringsbeleid voorgesteld?")
     assert len(llm.prompts) == 1  # in the passages' language the model is asked as before

@@ -3,8 +3,8 @@
 import ast
 from pathlib import Path
 
-from assistant import judge
-from assistant.judge import coverage, missing_names, missing_numbers
+from assistant.evaluation import judge
+from assistant.evaluation.judge import coverage, missing_names, missing_numbers
 
 
 def test_the_judge_imports_nothing_from_the_checks_it_scores():

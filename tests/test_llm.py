@@ -11,7 +11,7 @@ def _complete(llm, prompt: str) -> str:
 
 def test_reused_kv_cache_gives_the_same_text_as_a_fresh_model(real_settings):
     from assistant.llm import LlamaCppLLM
-    from assistant.models import locate_llm
+    from assistant.model_files import locate_llm
     from assistant.prompting import ABSTAIN, load_template
 
     path = locate_llm(real_settings.llm, real_settings.cache_dir)
@@ -37,7 +37,7 @@ def test_cycling_through_models_keeps_at_most_two_loaded(real_settings, tmp_path
     import weakref
 
     from assistant import llm as llm_module
-    from assistant.models import locate_llm
+    from assistant.model_files import locate_llm
     from assistant.settings import make_settings
 
     gemma = locate_llm("gemma3-270m", real_settings.cache_dir)

@@ -25,13 +25,31 @@ def test_the_prompt_numbers_the_passages_and_drops_the_lowest_ranked_to_fit():
         build_answer_prompt("Hoe daalde de huur?", hits[:1], "nl", words, budget=5)
 
 
-def test_settings_precedence_preset_then_environment_then_option(monkeypatch):
+def test_settings_precedence_preset_then_file_then_environment_then_option(monkeypatch, tmp_path):
+    from assistant.errors import InputError
     from assistant.settings import load_settings
 
     assert load_settings("test").llm == "gemma3-270m" and load_settings("test").n_threads == 1  # the preset
+    config = tmp_path / "bron.toml"
+    config.write_text('n_threads = 4\ntop_k = 3\ncorpus_dir = "teksten"\n', encoding="utf-8")
+    from_file = load_settings("test", config)
+    assert from_file.n_threads == 4 and from_file.top_k == 3  # the file over the preset
+    assert from_file.corpus_dir == tmp_path / "teksten"  # a relative folder is the file's
     monkeypatch.setenv("BRON_N_THREADS", "2")
-    assert load_settings("test").n_threads == 2  # the environment over the preset
-    assert load_settings("test", n_threads=3).n_threads == 3  # an option over both
+    assert load_settings("test", config).n_threads == 2  # the environment over the file
+    assert load_settings("test", config).top_k == 3
+    assert load_settings("test", config, n_threads=3).n_threads == 3  # an option over everything
+    config.write_text("top_kk = 3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown setting top_kk"):
+        load_settings("test", config)
+    config.write_text("top_k = \n", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_settings("test", config)
+    config.write_text("top_k = 99\n", encoding="utf-8")
+    with pytest.raises(InputError, match="invalid setting top_k=99"):
+        load_settings("test", config)
+    with pytest.raises(InputError, match="cannot read settings file"):
+        load_settings("test", tmp_path / "missing.toml")
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])

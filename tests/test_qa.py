@@ -6,7 +6,7 @@ from assistant.errors import InputError
 from assistant.indexing import build_index
 from assistant.prompting import ABSTAIN
 from assistant.qa import Assistant
-from tests.conftest import ScriptedLLM
+from tests.fakes import KEYWORD_THRESHOLDS, ScriptedLLM, assistant_over
 
 FACT = (
     "In 1997 werd met het herstructureringsbeleid een ambitieuze stedelijke vernieuwing voorgesteld: in door het "
@@ -18,18 +18,12 @@ FACT = (
 @pytest.fixture
 def make_assistant(make_settings, keyword_embedder, corpus_copy):
     # Thresholds fit the keyword embedder, whose cosines are lower than e5's.
-    settings = make_settings(
-        corpus_dir=corpus_copy, min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2, answer_writer="model"
-    )
+    settings = make_settings(corpus_dir=corpus_copy, answer_writer="model", **KEYWORD_THRESHOLDS)
     build_index(settings, keyword_embedder)
 
     def make(draft: str) -> tuple[Assistant, ScriptedLLM]:
-        from assistant.indexing import identity_for
-        from assistant.store import load_index
-
         llm = ScriptedLLM(draft)
-        index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
-        return Assistant(settings, keyword_embedder, index, llm), llm
+        return assistant_over(settings, keyword_embedder, llm), llm
 
     return make
 

@@ -6,6 +6,7 @@ import pytest
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.indexing import build_index, identity_for
 from assistant.store import load_index
+from tests.fakes import KEYWORD_THRESHOLDS, assistant_over
 
 
 def test_round_trip_and_unchanged_corpus_is_not_reembedded(make_settings, keyword_embedder, corpus_copy):
@@ -18,10 +19,8 @@ def test_round_trip_and_unchanged_corpus_is_not_reembedded(make_settings, keywor
         "gijsberts-dagevos-interventies-recensie",
         "uitermark-duyvendak-menging",
     }
-    assert index.manifest["documents"]["uitermark-duyvendak-menging"]["authors"] == [
-        "Justus Uitermark",
-        "Jan Willem Duyvendak",
-    ]
+    authors = index.manifest.documents["uitermark-duyvendak-menging"].authors
+    assert authors == ("Justus Uitermark", "Jan Willem Duyvendak")
     calls = keyword_embedder.embedded
     again = build_index(settings, keyword_embedder)
     assert again.unchanged and keyword_embedder.embedded == calls
@@ -65,13 +64,38 @@ def test_damaged_or_missing_index_is_a_clear_error(make_settings, keyword_embedd
         load_index(settings.index_path, identity)
 
 
+def test_a_manifest_of_the_wrong_shape_or_version_is_one_clear_error(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    identity = identity_for(settings, keyword_embedder)
+    path = settings.index_path / "manifest.json"
+    good = json.loads(path.read_text())
+    path.write_text(json.dumps({**good, "n_chunks": "many"}))
+    with pytest.raises(IndexCorruptError, match="manifest .* invalid .*n_chunks"):
+        load_index(settings.index_path, identity)
+    broken = {**good, "documents": {**good["documents"]}}
+    broken["documents"]["uitermark-duyvendak-menging"] = {"title": "no hash"}
+    path.write_text(json.dumps(broken))
+    with pytest.raises(IndexCorruptError, match="documents.uitermark-duyvendak-menging.path"):
+        load_index(settings.index_path, identity)
+    path.write_text(json.dumps(["a", "list"]))
+    with pytest.raises(IndexMismatchError, match="format version None"):
+        load_index(settings.index_path, identity)
+    path.write_text(json.dumps({**good, "format_version": 0}))
+    with pytest.raises(IndexMismatchError, match="format version 0"):
+        load_index(settings.index_path, identity)
+    build_index(settings, keyword_embedder)  # an index of another version is rebuilt, not refused
+    index = load_index(settings.index_path, identity)
+    assert index.manifest.n_chunks == len(index.chunks) == good["n_chunks"]
+
+
 def test_rebuild_after_damage_restores_a_loadable_index(make_settings, keyword_embedder, corpus_copy):
     settings = make_settings(corpus_dir=corpus_copy)
     build_index(settings, keyword_embedder)
     (settings.index_path / "chunks.jsonl").write_text("garbage\n", encoding="utf-8")
     build_index(settings, keyword_embedder, rebuild=True)
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
-    assert index.manifest["n_chunks"] == len(index.chunks)
+    assert index.manifest.n_chunks == len(index.chunks)
     assert sorted(p.name for p in settings.index_dir.glob(".*")) == [".default.lock", ".default.swap"]  # no staging
 
 
@@ -100,8 +124,8 @@ def test_vector_store_is_chosen_by_corpus_size_and_recorded(make_settings, keywo
     build_index(large, keyword_embedder)
     exact = load_index(small.index_path, identity_for(small, keyword_embedder))
     approx = load_index(large.index_path, identity_for(large, keyword_embedder))
-    assert approx.manifest["vector_store"] == HNSW
-    assert "> 10" in approx.manifest["vector_store_reason"]
+    assert approx.manifest.vector_store == HNSW
+    assert "> 10" in approx.manifest.vector_store_reason
     query = keyword_embedder.embed_queries(["Welke drie strategieën noemen de auteurs voor bestuurders?"])[0]
     assert list(approx.dense.search(query, 5)[0]) == list(exact.dense.search(query, 5)[0])
 
@@ -122,9 +146,8 @@ def test_evidence_units_are_embedded_at_index_time_and_not_again_per_question(
     make_settings, keyword_embedder, corpus_copy
 ):
     from assistant.indexing import evidence_units
-    from assistant.qa import Assistant
 
-    settings = make_settings(corpus_dir=corpus_copy, min_relevance=0.2, min_evidence_relevance=0.2)
+    settings = make_settings(corpus_dir=corpus_copy, **KEYWORD_THRESHOLDS)
     build_index(settings, keyword_embedder)
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
     units = evidence_units(index.chunks)
@@ -133,7 +156,7 @@ def test_evidence_units_are_embedded_at_index_time_and_not_again_per_question(
     assert index.unit_vector(unit) == pytest.approx(keyword_embedder.embed_passages([unit])[0])
     # Answering embeds the question and nothing else: the retrieved passages' units come from the index.
     before = keyword_embedder.embedded
-    answer = Assistant(settings, keyword_embedder, index).ask(
+    answer = assistant_over(settings, keyword_embedder).ask(
         "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
     )
     assert answer.quotes and keyword_embedder.embedded - before == 1
@@ -180,6 +203,6 @@ def test_one_writer_at_a_time_and_a_live_writer_is_not_interrupted(make_settings
             assert reader.is_alive() and old.exists()  # waiting, and the writer's old build left alone
             old.rename(settings.index_path)
         reader.join(timeout=30)
-        assert loaded and loaded[0].manifest["n_chunks"] > 50
+        assert loaded and loaded[0].manifest.n_chunks > 50
     assert not stale.exists()  # cleaned up by the writer that took the lock
     assert build_index(settings, keyword_embedder, rebuild=True).chunks > 50  # free again

@@ -8,11 +8,9 @@ import pytest
 
 from assistant.citations import damaged_words
 from assistant.errors import InputError
-from assistant.indexing import build_index, identity_for
-from assistant.qa import Assistant
-from assistant.store import load_index
+from assistant.indexing import build_index
 from assistant.summarise import Summariser, main_points, write_outputs
-from tests.conftest import ScriptedLLM
+from tests.fakes import ScriptedLLM, assistant_over
 
 DOC = "uitermark-duyvendak-menging"
 COPY = "Vooral veiligheid en leefbaarheid staan tegenwoordig centraal [1]."
@@ -26,8 +24,7 @@ def make(make_settings, keyword_embedder, corpus_copy):
     def make(draft: str, length="short", n_ctx=8192, writer="model"):
         llm = ScriptedLLM(draft)
         llm.n_ctx = n_ctx
-        index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
-        assistant = Assistant(settings, keyword_embedder, index, llm).with_settings(summary_writer=writer)
+        assistant = assistant_over(settings, keyword_embedder, llm).with_settings(summary_writer=writer)
         return Summariser(assistant, length), llm
 
     return make

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.manifest import IndexedDocument
 from assistant.store import expected_identity, load_index, save_index, writer_lock
 from assistant.types import Chunk
 
@@ -56,9 +57,10 @@ def write_build(path: Path, version: int) -> None:
 
     chunks = chunks_for(version)
     vectors = np.stack([vector_for(c.text) for c in chunks])
-    manifest = {**IDENTITY, "documents": {"doc": {"content_hash": f"v{version}", "title": f"Build {version}"}}}
+    documents = {"doc": IndexedDocument(path="doc.txt", content_hash=f"v{version}", title=f"Build {version}")}
     with writer_lock(path):
-        save_index(path, manifest, chunks, vectors, build_bm25(chunks), units=([c.text_hash for c in chunks], vectors))
+        units = ([c.text_hash for c in chunks], vectors)
+        save_index(path, IDENTITY, documents, chunks, vectors, build_bm25(chunks), units=units)
 
 
 def loaded_version(path: Path) -> int:
@@ -67,7 +69,7 @@ def loaded_version(path: Path) -> int:
     versions = {int(c.text.split(",")[0].removeprefix("Build ")) for c in index.chunks}
     assert len(versions) == 1, f"passages of builds {sorted(versions)} in one load"
     (version,) = versions
-    assert index.manifest["documents"]["doc"]["content_hash"] == f"v{version}", "manifest of another build"
+    assert index.manifest.documents["doc"].content_hash == f"v{version}", "manifest of another build"
     for row, chunk in enumerate(index.chunks):
         assert np.allclose(index.vectors[row], vector_for(chunk.text)), f"vector {row} is not its passage's"
     found, _ = index.dense.search(vector_for(index.chunks[3].text), 1)

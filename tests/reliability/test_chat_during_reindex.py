@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 import threading
 
-from assistant.chat_view import TEXT
 from assistant.indexing import build_index
-from tests.conftest import CORPUS, ScriptedLLM, chat_over, free_port
+from assistant.texts import TEXT
+from tests.fakes import CORPUS, KEYWORD_THRESHOLDS, ScriptedLLM, chat_over, free_port
 
 QUESTIONS = [
     "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?",
@@ -28,7 +28,7 @@ def test_200_questions_while_the_index_is_rebuilt(make_settings, keyword_embedde
 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
-    settings = make_settings(corpus_dir=corpus, min_relevance=0.2, min_evidence_relevance=0.2, min_support=0.5)
+    settings = make_settings(corpus_dir=corpus, **KEYWORD_THRESHOLDS)
     build_index(settings, keyword_embedder)
     llm = ScriptedLLM("Het herstructureringsbeleid stelde in 1997 voor de sociale huur te verlagen [1].")
     app = chat_over(settings, keyword_embedder, llm)

@@ -16,12 +16,10 @@ import uuid
 import httpx
 import pytest
 
-from assistant.chat import QUEUE_SIZE, ChatApp
-from assistant.chat_view import TEXT
-from assistant.indexing import build_index, identity_for
-from assistant.qa import Assistant
-from assistant.store import load_index
-from tests.conftest import ScriptedLLM, free_port
+from assistant.chat.app import QUEUE_SIZE, ChatApp
+from assistant.indexing import build_index
+from assistant.texts import TEXT
+from tests.fakes import KEYWORD_THRESHOLDS, ScriptedLLM, assistant_over, free_port
 
 QUESTION = "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
 DRAFT = "In 1997 werd met het herstructureringsbeleid voorgesteld de sociale huur te verlagen van 65 naar 42 [1]."
@@ -45,20 +43,20 @@ def server(tmp_path_factory):
     import shutil
 
     from assistant.settings import load_settings
-    from tests.conftest import CORPUS, KeywordEmbedder
+    from tests.fakes import CORPUS, KeywordEmbedder
 
     tmp = tmp_path_factory.mktemp("http")
     shutil.copytree(CORPUS, tmp / "corpus")
     settings = load_settings(
         "test", cache_dir=tmp / "cache", index_dir=tmp / "index", corpus_dir=tmp / "corpus",
-        min_relevance=0.2, min_support=0.5, min_evidence_relevance=0.2, answer_writer="model",
+        answer_writer="model", **KEYWORD_THRESHOLDS,
     )  # fmt: skip
     embedder = KeywordEmbedder()
     build_index(settings, embedder)
     llm = SlowLLM(DRAFT, seconds=0.15)
     app = ChatApp(
         settings,
-        open_assistant=lambda s: Assistant(s, embedder, load_index(s.index_path, identity_for(s, embedder)), llm),
+        open_assistant=lambda s: assistant_over(s, embedder, llm),
     )
     port = free_port()
     demo = app.launch("127.0.0.1", port, block=False)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from assistant.cli import main
 from assistant.errors import InputError
 from assistant.settings import load_settings
-from assistant.store import save_index
+from assistant.store import expected_identity, save_index
 
 BAD_NAMES = ["../corpus", "", ".", "..", "/tmp/elsewhere", "a/b", ".hidden", "x" * 65, "naam met spaties"]
 
@@ -69,8 +69,8 @@ def _save(path: Path) -> None:
         def save(self, folder, show_progress=False):
             Path(folder).mkdir()
 
-    manifest = {"embedder": {"name": "x", "fingerprint": "y", "dim": 2}, "documents": {}}
-    save_index(path, manifest, [], np.zeros((0, 2), dtype=np.float32), NoBM25())
+    identity = expected_identity("x", "y", 2, 800, 1)
+    save_index(path, identity, {}, [], np.zeros((0, 2), dtype=np.float32), NoBM25())
 
 
 def test_save_index_refuses_to_replace_a_folder_that_is_not_an_index(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -101,6 +101,11 @@ class SectionPoints(BaseModel):
         return f"{self.doc} §{self.section}"
 
 
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
 def _load_jsonl(path: Path, model: type[BaseModel]) -> list:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -115,7 +120,7 @@ def _load_jsonl(path: Path, model: type[BaseModel]) -> list:
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else _first_error(exc)
             raise InputError(f"{path}:{number}: {first}") from exc
-    ids = [item.id for item in items]
+    ids = [cast(_Identified, item).id for item in items]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise InputError(f"{path}: duplicate ids {', '.join(duplicates)}")

@@ -22,15 +22,16 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.chunking import split_sentences
 from assistant.citations import parse_citations
-from assistant.evalset import CASES_FILE, EvalCase, Evidence, normalise
+from assistant.evaluation.evalset import CASES_FILE, EvalCase, Evidence, normalise
+from assistant.evaluation.judge import SupportJudge
+from assistant.evaluation.metrics import AnswerMetrics
 from assistant.files import file_sha256
-from assistant.judge import SupportJudge
 from assistant.qa import Assistant
 from assistant.retrieval import retrieve_hybrid
 from assistant.store import IndexData
@@ -38,7 +39,7 @@ from assistant.types import Answer, Mode
 
 MODES = ("dense", "bm25", "hybrid")
 KS = (1, 3, 5, 10)
-Progress = Callable[[str], None]
+Progress = Callable[[str], object]
 
 
 def evidence_rows(index: IndexData, evidence: Evidence) -> set[int]:
@@ -121,7 +122,7 @@ def _longest_sentence(text: str) -> str:
     return max((s.text for s in split_sentences(text)), key=len, default=text)
 
 
-def judge_citations(judge: SupportJudge, answer: Answer, document_language: dict[str, str]) -> list[dict]:
+def judge_citations(judge: SupportJudge, answer: Answer, document_language: Mapping[str, str]) -> list[dict]:
     """ALCE-style verdicts for every sentence of an answer."""
     passages = {c.n: c for c in answer.citations}
     verdicts = []
@@ -151,7 +152,7 @@ def _share(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def answer_metrics(results: list[dict]) -> dict:
+def answer_metrics(results: list[dict], writer: str | None = None) -> AnswerMetrics:
     answerable = [r for r in results if r["answerable"]]
     unanswerable = [r for r in results if not r["answerable"]]
     abstained = [r for r in results if r["answer"]["abstained"]]
@@ -160,7 +161,8 @@ def answer_metrics(results: list[dict]) -> dict:
         m: sum(1 for r in results if r["answer"]["mode"] == m)
         for m in (Mode.GENERATED, Mode.EXTRACTIVE, Mode.ABSTAINED)
     }
-    metrics = {
+    metrics: dict = {
+        "writer": writer,
         "cases": len(results),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -207,7 +209,7 @@ def answer_metrics(results: list[dict]) -> dict:
         "prompt_total": sum(prompt),
         "completion_total": sum(completion),
     }
-    return metrics
+    return AnswerMetrics(**metrics)
 
 
 # Candidate thresholds for the abstention rules; the evidence signals are recorded per answer.
@@ -286,7 +288,7 @@ def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.
 
 def summary_metrics(assistant: Assistant, points_file: Path | None = None) -> dict:
     """Key-point recall of fresh summaries of every section in ``eval/summary_points.jsonl``."""
-    from assistant.evalset import POINTS_FILE, key_points_found, load_points
+    from assistant.evaluation.evalset import POINTS_FILE, key_points_found, load_points
     from assistant.summarise import Summariser
 
     summariser = Summariser(assistant)
@@ -309,14 +311,12 @@ def summary_metrics(assistant: Assistant, points_file: Path | None = None) -> di
 
 
 def fingerprints(assistant: Assistant, cases_file: Path, with_llm: bool) -> dict:
-    from assistant.models import locate_llm
+    from assistant.model_files import locate_llm
 
-    manifest = assistant.index.manifest
+    hashes = assistant.index.manifest.content_hashes()
     stamp = {
         "embedder": f"{assistant.embedder.name} {assistant.embedder.fingerprint}",
-        "index": hashlib.sha256(
-            "".join(sorted(m["content_hash"] for m in manifest["documents"].values())).encode()
-        ).hexdigest()[:16],
+        "index": hashlib.sha256("".join(sorted(hashes.values())).encode()).hexdigest()[:16],
         "eval_set": f"{cases_file.name} {file_sha256(cases_file)[:16]}",
         "machine": " ".join(
             x for x in (platform.node(), platform.machine(), f"{os.cpu_count()} cpus", platform.python_version()) if x
@@ -352,7 +352,7 @@ def run_eval(
     started = time.perf_counter()
     other = "quotes" if assistant.settings.answer_writer == "model" else "model"
     challenger = assistant.with_settings(answer_writer=other)
-    document_language = {d: m.get("language", "nl") for d, m in assistant.index.documents.items()}
+    document_language = {d: m.language for d, m in assistant.index.documents.items()}
     results = []
     for case in cases:
         result: dict = {
@@ -393,11 +393,11 @@ def run_eval(
     metrics: dict = {"retrieval": retrieval_metrics([r["retrieval_ranks"] for r in answerable]) if answerable else {}}
     answered = [r for r in results if "answer" in r]
     if answered:
-        metrics["answers"] = answer_metrics(answered)
+        metrics["answers"] = answer_metrics(answered).model_dump()
         # abstention is decided from the evidence, before any writer: the product's signals serve
         metrics["abstention_calibration"] = calibrate_abstention(answered)
         if beside:
-            metrics["beside"] = {"writer": other, **answer_metrics([r["beside"] for r in answered])}
+            metrics["beside"] = answer_metrics([r["beside"] for r in answered], writer=other).model_dump()
     if with_answers and summaries:
         metrics["summaries"] = summary_metrics(assistant)
     return {

@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from assistant.errors import InputError
-from assistant.evalset import EVAL_DIR
+from assistant.evaluation.evalset import EVAL_DIR
+from assistant.evaluation.metrics import BESIDE, HEADLINE, AnswerMetrics
 from assistant.files import umask
 from assistant.settings import user_data
 
@@ -30,43 +31,20 @@ def headline(report: dict) -> dict[str, float | None]:
     for mode, values in m.get("retrieval", {}).items():
         for name, value in values.items():
             flat[f"retrieval {name} ({mode})"] = value
-    a = m.get("answers")
-    if a:
-        for name in (
-            "key_fact_accuracy",
-            "key_fact_accuracy_generated",
-            "key_fact_accuracy_extractive",
-            "key_fact_accuracy_direct_only",
-            "key_facts_found",
-            "gold_citation_hit",
-            "gold_citation_precision",
-            "gold_quote_hit",
-            "abstention_precision",
-            "abstention_recall",
-            "false_abstention_rate",
-            "citation_recall_all",
-            "citation_precision_all",
-            "citation_recall_generated",
-            "citation_precision_generated",
-            "citation_recall_extractive",
-            "citation_precision_extractive",
-        ):
-            flat[name] = a.get(name)
-        b = m.get("beside")
-        if b:
-            label = "beside: quotes only (baseline)" if b["writer"] == "quotes" else "beside: model writer"
-            names = ["key_fact_accuracy", "gold_citation_hit", "gold_citation_precision", "abstention_recall"]
-            if b["writer"] == "model":
-                names += ["key_fact_accuracy_generated", "key_fact_accuracy_direct_only"]
-            for name in names:
-                flat[f"{label} {name}"] = b.get(name)
+    if m.get("answers"):
+        a = AnswerMetrics.model_validate(m["answers"])
+        flat.update({name: getattr(a, name) for name in HEADLINE})
+        if m.get("beside"):
+            b = AnswerMetrics.model_validate(m["beside"])
+            label = "beside: quotes only (baseline)" if b.writer == "quotes" else "beside: model writer"
+            flat.update({f"{label} {name}": getattr(b, name) for name in BESIDE[b.writer or "quotes"]})
         cv = m.get("abstention_calibration", {}).get("cross_validated")
         if cv:
             flat["abstention_recall (cross-validated)"] = cv["abstention_recall"]
             flat["false_abstention_rate (cross-validated)"] = cv["false_abstention_rate"]
-        flat["seconds per question (median)"] = a["seconds_per_question"]["median"]
-        flat["prompt tokens (median)"] = a["tokens"]["prompt_median"]
-        flat["completion tokens (median)"] = a["tokens"]["completion_median"]
+        flat["seconds per question (median)"] = a.seconds_per_question.median
+        flat["prompt tokens (median)"] = a.tokens.prompt_median
+        flat["completion tokens (median)"] = a.tokens.completion_median
     summaries = m.get("summaries")
     if summaries:
         flat[f"summary key-point recall ({summaries['writer']})"] = summaries["key_point_recall"]
@@ -135,7 +113,7 @@ def chart_png(report: dict, path: Path) -> None:
     flat = headline(report)
     names = [n for n, v in flat.items() if v is not None and not n.startswith(("seconds", "prompt", "completion"))]
     names = [n for n in names if "recall@" not in n or "@5" in n]
-    values = [100 * flat[n] for n in names]
+    values = [100 * (flat[n] or 0.0) for n in names]
     fig, ax = plt.subplots(figsize=(9, 0.35 * len(names) + 1.2))
     ax.barh(names[::-1], values[::-1], color="#3b6ea5")
     for y, v in enumerate(values[::-1]):

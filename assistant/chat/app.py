@@ -4,7 +4,7 @@ One ``ChatApp`` serves every browser tab. llama.cpp is not thread-safe and a
 2-core machine can run one generation at a time, so every event that uses the
 LLM shares one queue slot (``concurrency_id="llm"``); waiting users see their
 queue position. Each turn lives in the session's state as plain data; the chat
-and the sources panel are rendered from it (``chat_view``).
+and the sources panel are rendered from it (``view``).
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 
 import gradio as gr  # noqa: E402  (after the environment it reads)
 
-from assistant.chat_view import CSS, HEAD, TEXT, chat_messages, documents_html, sources_html
+from assistant.chat.view import CSS, HEAD, chat_messages, documents_html, sources_html
 from assistant.errors import BronError, Cancelled, InputError
 from assistant.followup import standalone_query
 from assistant.indexing import corpus_changes
-from assistant.models import BUILTIN_LLMS
+from assistant.model_files import BUILTIN_LLMS
 from assistant.qa import Assistant, validate_question
 from assistant.settings import Settings
 from assistant.store import MANIFEST
+from assistant.texts import TEXT
 from assistant.types import LANGUAGES as DOCUMENT_LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class ChatApp:
         session = getattr(request, "session_hash", None) or "local"
         return self._stops.setdefault(session, threading.Event())
 
-    def accept(self, message: str, turns: list[dict], request: gr.Request = None):
+    def accept(self, message: str, turns: list[dict], request: gr.Request | None = None):
         """Put the question in the chat at once; the answer comes from ``respond`` in the queue."""
         self._stop_switch(request).clear()  # a Stop pressed before this question is not meant for it
         question = " ".join((message or "").split())
@@ -145,7 +146,7 @@ class ChatApp:
         temperature: float,
         language: str,
         writer: str | None = None,
-        request: gr.Request = None,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple]:
         """Stream the answer to the last, unanswered turn: (chat, sources, status, turns) updates."""
         if not turns or turns[-1].get("answer") is not None or turns[-1].get("error"):
@@ -186,7 +187,7 @@ class ChatApp:
             yield update(turn["error"])
             return
 
-        previous = [t["answer"]["search_query"] for t in turns[:-1] if t.get("answer")]
+        previous = [t["answer"].search_query for t in turns[:-1] if t.get("answer")]
         search_query = standalone_query(turn["question"], previous)
         events: queue.Queue = queue.Queue()
 
@@ -221,7 +222,7 @@ class ChatApp:
                     log.error("the answer worker for %r ended without an answer", turn["question"])
                     kind, value = "error", self.text["internal_error"]
                 if kind == "evidence":  # shown at once, before the model writes
-                    turn["evidence"] = value.to_dict()
+                    turn["evidence"] = value
                     yield update(self.text["evidence_found"])
                     continue
                 if kind == "token":
@@ -237,7 +238,7 @@ class ChatApp:
                     turn["error"] = value
                     yield update(value)
                 else:
-                    turn["answer"] = value.to_dict()
+                    turn["answer"] = value
                     yield update(
                         self.text["done"].format(
                             seconds=value.timings.get("total", 0.0),
@@ -253,7 +254,7 @@ class ChatApp:
                 worker.join()
             stop.clear()
 
-    def stop(self, request: gr.Request = None) -> str:
+    def stop(self, request: gr.Request | None = None) -> str:
         """Stop this session's generation, or its question still waiting in the queue."""
         self._stop_switch(request).set()
         return self.text["stopping"]
@@ -276,9 +277,9 @@ class ChatApp:
             documents = self.assistant().index.documents
         except BronError:
             return []
-        return [(d.get("title") or doc, doc) for doc, d in documents.items()]
+        return [(d.title or doc, doc) for doc, d in documents.items()]
 
-    def summarise(self, doc: str, length: str, request: gr.Request = None) -> Iterator[tuple[str, str]]:
+    def summarise(self, doc: str, length: str, request: gr.Request | None = None) -> Iterator[tuple[str, str]]:
         """Summaries of one document's sections as escaped HTML, yielded section by section: (html, status)."""
         from assistant.summarise import Summariser, summary_html
 
@@ -317,8 +318,8 @@ class ChatApp:
             question = validate_question(question, self.settings.max_question_chars)
             if model is not None and model not in self.model_choices():
                 raise InputError(f"unknown model '{str(model)[:80]}'")
-            top_k = None if top_k is None else _number(top_k, "top_k", integer=True)
-            assistant = self.assistant().with_settings(top_k=top_k, llm=model)
+            k = None if top_k is None else _number(top_k, "top_k", integer=True)
+            assistant = self.assistant().with_settings(top_k=k, llm=model)
             return assistant.ask(question).to_dict()
         except BronError as exc:
             echo = question[:200] if isinstance(question, str) else ""  # a 10 MB question is not sent back

@@ -33,7 +33,7 @@ import numpy as np
 
 from assistant.chunking import split_sentences
 from assistant.embedding import Embedder
-from assistant.evalset import SupportPair
+from assistant.evaluation.evalset import SupportPair
 from assistant.llm import LLM
 from assistant.prompting import load_template
 
@@ -139,10 +139,10 @@ class SupportJudge:
         vectors = self._vectors([sentence, *windows])
         similarity = float(np.max(vectors[1:] @ vectors[0]))
         covered = coverage(sentence, passage) if same_language else None
-        missing = missing_numbers(sentence, passage, "nl" if same_language else "en")
+        found = missing_numbers(sentence, passage, "nl" if same_language else "en")
         if same_language:  # names are translated across languages ("Court of Audit" for "Rekenkamer")
-            missing += missing_names(sentence, passage)
-        missing = tuple(missing)
+            found += missing_names(sentence, passage)
+        missing = tuple(found)
         return Verdict(self._decide(similarity, covered, missing), similarity, covered, missing)
 
     def _decide(self, similarity: float, coverage: float | None, missing: tuple[str, ...]) -> bool:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from assistant.models import BUILTIN_LLMS, locate_llm
+from assistant.model_files import BUILTIN_LLMS, locate_llm
 
 pytestmark = pytest.mark.slow
 

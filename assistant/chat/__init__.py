@@ -1,0 +1,1 @@
+"""The Gradio chat: the app and its handlers (``app``) and the HTML it renders (``view``)."""
