@@ -1,11 +1,13 @@
 """The command line: one-line errors with non-zero exits, JSON output per question."""
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
+from tests.fakes import ROOT
 
 
 @pytest.fixture
@@ -37,6 +39,7 @@ def _run(args, env):
         (["eval", "--ids", "nl-01,bestaat-niet"], "bron: no such case ids in", 2),
         (["summarise", "--doc", "nergens", "--out", "s.md"], "bron: no document 'nergens' in the index", 2),
         (["--index-name", "bestaat-niet", "chat", "--ui-language", "en"], "bron: no index at", 4),
+        (["--config", "nergens.toml", "ask", "Wat is menging?"], "bron: cannot read settings file", 2),
     ],
 )
 def test_bad_input_gets_one_line_and_an_exit_code(env, args, message, code):
@@ -64,6 +67,11 @@ def test_json_file_mode_answers_each_question_on_its_own_line(env, tmp_path):
     citation = records[1]["citations"][0]
     assert {"n", "doc", "title", "section", "start_line", "end_line", "text"} <= set(citation)
     assert any("stedelijke herstructurering" in c["text"] for c in records[1]["citations"])
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    table = usage[usage.index("| key | what |") :].split("\n\n")[0]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]  # the first column names the keys
+    documented = {key for row in rows for key in re.findall(r"`(\w+)`", row)}
+    assert documented == set(records[1]), "docs/usage.md's --json table and Answer.to_dict() differ"
 
 
 def test_index_command_reports_an_up_to_date_index(env):
@@ -73,7 +81,7 @@ def test_index_command_reports_an_up_to_date_index(env):
 
 
 def test_eval_compare_prints_both_reports_side_by_side(env, tmp_path):
-    from assistant.eval_report import write_report
+    from assistant.evaluation.report import write_report
     from tests.test_evaluation import _report
 
     a = write_report(_report(0.9, True), tmp_path / "a")
