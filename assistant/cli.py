@@ -53,6 +53,14 @@ class BronGroup(click.Group):
 )
 @click.option("--model", "llm", default=None, help="LLM: gemma3-270m, smollm2-135m or a path to a GGUF file.")
 @click.option("--threads", "n_threads", type=int, default=None, help="CPU threads for the LLM.")
+@click.option("--llm-url", default=None, help="OpenAI-compatible server for the LLM, e.g. http://127.0.0.1:8080/v1.")
+@click.option("--llm-model", default=None, help="Model name on the --llm-url server (default: its first).")
+@click.option(
+    "--prompt-format",
+    type=click.Choice(["auto", "completion", "chat"]),
+    default=None,
+    help="Prompt as plain text (base models) or chat messages (instruction-tuned models).",
+)
 @click.option(
     "--writer",
     "answer_writer",
@@ -62,7 +70,10 @@ class BronGroup(click.Group):
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 @click.pass_context
-def main(ctx, preset, config_file, index_name, corpus_dir, llm, n_threads, answer_writer, verbose):
+def main(
+    ctx, preset, config_file, index_name, corpus_dir, llm, n_threads, llm_url, llm_model, prompt_format, answer_writer,
+    verbose,
+):  # fmt: skip
     """bron: ask questions about your Dutch documents, with every claim cited."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
     ctx.obj = {
@@ -73,6 +84,9 @@ def main(ctx, preset, config_file, index_name, corpus_dir, llm, n_threads, answe
             "corpus_dir": corpus_dir,
             "llm": llm,
             "n_threads": n_threads,
+            "llm_url": llm_url,
+            "llm_model": llm_model,
+            "prompt_format": prompt_format,
             "answer_writer": answer_writer,
         },
     }
@@ -159,6 +173,10 @@ def _print_answer(answer) -> None:
     echo(f"\n({answer.timings.get('total', 0):.1f} s)")
 
 
+def _show_draft(piece: str) -> None:
+    click.echo(click.style(terminal_safe(piece), dim=True), nl=False, err=True)
+
+
 @main.command("ask")
 @click.argument("question", required=False)
 @click.option("--file", "question_file", type=click.File("r", encoding="utf-8"), help="One question a line.")
@@ -182,10 +200,15 @@ def ask_command(ctx, question, question_file, as_json, top_k):
     else:
         raise InputError('give a question, e.g. bron ask "Wat is herstructurering?", or --file')
     assistant = Assistant.open(_settings(ctx, top_k=top_k))
+    # On a terminal the model's draft is shown as it streams (on stderr, so stdout stays the answer);
+    # the checked answer follows.
+    live = not as_json and sys.stderr.isatty()
     failures = 0
     for q in questions:
         try:
-            answer = assistant.ask(q)
+            answer = assistant.ask(q, on_token=_show_draft if live else None)
+            if live and answer.draft:
+                click.echo(err=True)
         except BronError as exc:
             if len(questions) == 1:
                 raise

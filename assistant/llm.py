@@ -43,7 +43,7 @@ class LLM(Protocol):
 class LlamaCppLLM:
     """A GGUF model in-process via llama-cpp-python."""
 
-    def __init__(self, path: Path, n_ctx: int, n_threads: int, seed: int = 0):
+    def __init__(self, path: Path, n_ctx: int, n_threads: int, seed: int = 0, prompt_format: str = "auto"):
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -66,7 +66,8 @@ class LlamaCppLLM:
         stat = path.stat()
         self.fingerprint = f"{path.name}:{stat.st_size}"
         self.n_ctx = n_ctx
-        self.uses_chat_template = "tokenizer.chat_template" in self._llama.metadata
+        has_template = "tokenizer.chat_template" in self._llama.metadata
+        self.uses_chat_template = prompt_format == "chat" or (prompt_format == "auto" and has_template)
         self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
@@ -111,16 +112,42 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load_llm(settings: Settings) -> LLM:
-    """The configured LLM, loaded once per process and model file while it is among the last used."""
+    """The configured LLM: on the server at ``llm_url``, or in-process, loaded once per process and model
+    file while it is among the last used."""
+    if settings.llm_url:
+        return _server_llm(settings)
     from assistant.model_files import locate_llm
 
     path = locate_llm(settings.llm, settings.cache_dir)
-    key = (str(path), settings.n_ctx, settings.n_threads, settings.seed)
+    key = (str(path), settings.n_ctx, settings.n_threads, settings.seed, settings.prompt_format)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
         while len(_CACHE) >= MAX_LOADED:  # freed once the last answer still using it is done
             _CACHE.popitem(last=False)
-        _CACHE[key] = LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.seed)
+        _CACHE[key] = LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.seed, settings.prompt_format)
+        return _CACHE[key]
+
+
+def _server_llm(settings: Settings) -> LLM:
+    from assistant.server_llm import ServerLLM
+
+    assert settings.llm_url
+    key = (settings.llm_url, settings.llm_model, settings.prompt_format, settings.n_ctx, settings.seed)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            while len(_CACHE) >= MAX_LOADED:
+                _CACHE.popitem(last=False)
+            api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+            _CACHE[key] = ServerLLM(
+                settings.llm_url,
+                settings.llm_model,
+                "completion" if settings.prompt_format == "completion" else "chat",
+                settings.n_ctx,
+                api_key=api_key,
+                timeout=settings.llm_timeout,
+                seed=settings.seed,
+            )
+        _CACHE.move_to_end(key)
         return _CACHE[key]

@@ -48,6 +48,8 @@ from assistant.store import IndexData, load_index
 from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Mode, Quote, SentenceCheck, SetAside
 
 STOP_SEQUENCES = ["\n"]
+# The settings a loaded LLM depends on: changing any of them means another model object.
+_LLM_SETTINGS = ("llm", "n_ctx", "n_threads", "seed", "prompt_format", "llm_url", "llm_model", "llm_api_key")
 
 
 @functools.lru_cache(maxsize=1)
@@ -104,11 +106,7 @@ class Assistant:
         if not overrides:
             return self
         settings = make_settings(**{**self.settings.model_dump(), **overrides})
-        same_llm = (settings.llm, settings.n_ctx, settings.n_threads) == (
-            self.settings.llm,
-            self.settings.n_ctx,
-            self.settings.n_threads,
-        )
+        same_llm = all(getattr(settings, name) == getattr(self.settings, name) for name in _LLM_SETTINGS)
         return Assistant(settings, self.embedder, self.index, self._llm if same_llm else None)
 
     @property

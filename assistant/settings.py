@@ -227,6 +227,28 @@ class Settings(BaseSettings):
         "gemma3-270m",
         description="LLM: 'gemma3-270m', 'smollm2-135m' or a path to any GGUF file.",
     )
+    llm_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="Base URL of an OpenAI-compatible server to run the LLM on instead of in-process, e.g. "
+        "http://127.0.0.1:8080/v1 (llama.cpp, llama-cpp-python, Ollama, vLLM or a hosted API); the embedder and "
+        "every check stay local.",
+    )
+    llm_model: str | None = Field(
+        None, description="Model name on the LLM server (default: the first model it lists); ignored without llm_url."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        description="API key for the LLM server; set it in the environment (BRON_LLM_API_KEY), never on the "
+        "command line. It is sent only to llm_url and never printed.",
+    )
+    llm_timeout: float = Field(60.0, gt=0.0, description="Seconds to wait for the LLM server before giving up.")
+    prompt_format: Literal["auto", "completion", "chat"] = Field(
+        "auto",
+        description="How the prompt reaches the LLM: 'completion' as plain text (base models such as Gemma 3 "
+        "270M), 'chat' as a user message through the model's chat template (instruction-tuned models); 'auto': "
+        "in-process, 'chat' when the GGUF file has a chat template; on a server, 'chat'.",
+    )
     chat_models: list[str] = Field(
         default_factory=list, description="Further GGUF paths offered in the chat's model menu (JSON list in env)."
     )

@@ -13,7 +13,7 @@ import click
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("answers", "indexing", "scale", "bm25", "memory")
+SECTIONS = ("answers", "server", "indexing", "scale", "bm25", "memory")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -58,7 +58,7 @@ def main(only, n_questions, repeats, sizes, bm25_sizes, out):
     """Measure bron on this machine: latency against raw llama.cpp, prompt cost, threads, indexing, scale, memory."""
     from assistant.settings import load_settings
     from assistant.store import load_index, read_manifest
-    from bench import answers, indexing, memory, scale
+    from bench import answers, indexing, memory, scale, server
     from bench.report import render_markdown
 
     settings = load_settings()
@@ -80,6 +80,9 @@ def main(only, n_questions, repeats, sizes, bm25_sizes, out):
         log(f"threads: 1 against 2, {repeats} interleaved runs")
         longest = max(prompts, key=len)
         results["threads"] = answers.bench_threads(settings, longest, repeats, log)
+    if "server" in sections:
+        log(f"server: {n_questions} answers through llama_cpp.server on 127.0.0.1 against in-process")
+        results["server"] = server.bench_server(settings, questions(n_questions + 1), log)
     if "indexing" in sections:
         log("indexing: bron index against sentence-transformers encode")
         results["indexing"] = indexing.bench_indexing(settings, repeats, log)

@@ -57,6 +57,25 @@ def render_markdown(r: dict) -> str:
             f"{a['modes']['abstained']} abstained.",
             "",
         ]
+    if "server" in r:
+        v = r["server"]
+        out += [
+            f"### Through an LLM server ({v['questions']} answers with the model's sentence)",
+            "",
+            "llama-cpp-python's OpenAI-compatible server on 127.0.0.1, same GGUF, threads and context as in-process.",
+            "",
+            "| | p50 s | p95 s |",
+            "|---|---:|---:|",
+            f"| in-process, whole answer | {v['in_process_s']['p50']:.2f} | {v['in_process_s']['p95']:.2f} |",
+            f"| through the server, whole answer | {v['server_s']['p50']:.2f} | {v['server_s']['p95']:.2f} |",
+            f"| through the server, first token | {v['server_first_token_s']['p50']:.2f} "
+            f"| {v['server_first_token_s']['p95']:.2f} |",
+            "",
+            f"Overhead server / in-process: **{v['overhead_ratio_p50']:.2f}** on medians (per question p50 "
+            f"{v['ratio_per_question']['p50']:.2f}, range {v['ratio_per_question']['min']:.2f}–"
+            f"{v['ratio_per_question']['max']:.2f}); the same answer for {v['same_answers']} of {v['questions']}.",
+            "",
+        ]
     if "prompt_cache" in r:
         p = r["prompt_cache"]
         out += [

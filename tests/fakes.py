@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.server import free_port  # noqa: F401  (one copy, shared with the benchmarks)
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 
@@ -72,15 +74,6 @@ def assistant_over(settings, embedder, llm=None):
     from assistant.qa import Assistant
 
     return Assistant.open(settings, embedder=embedder, llm=llm)
-
-
-def free_port() -> int:
-    """A free TCP port on loopback, for a server a test starts."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def chat_over(settings, embedder, llm=None):

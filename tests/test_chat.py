@@ -241,6 +241,30 @@ def test_a_worker_thread_that_dies_frees_the_slot_with_a_message(chat, monkeypat
     assert updates[-1][3][-1]["error"] == NL["internal_error"]
 
 
+class _ServerGoneLLM(ScriptedLLM):
+    """Like an LLM server that drops the connection after two words."""
+
+    def stream(self, prompt, max_tokens, temperature, stop, cancel=None):
+        from assistant.errors import ModelError
+
+        yield "In 1997 "
+        raise ModelError("the LLM server at http://127.0.0.1:9/v1 broke off the answer (the stream ended unfinished)")
+
+
+def test_a_server_that_fails_mid_answer_is_a_message_beside_the_quotes_and_frees_the_slot(chat):
+    chat._assistant = chat._assistant.__class__(
+        chat._assistant.settings, chat._assistant.embedder, chat._assistant.index, _ServerGoneLLM("")
+    )
+    updates, _ = _ask(chat, QUESTION)
+    chatbot, sources, status, turns = updates[-1]
+    assert "broke off the answer" in turns[-1]["error"] and "broke off the answer" in status
+    message = chatbot[-1]["content"]
+    assert "⚠️" in message and NL["evidence_label"] in message and "65 naar 42" in message  # the quotes stay
+    assert "id='bron-t0-s1'" in sources
+    again, _ = _ask(chat, QUESTION, turns, writer="quotes")  # the session is not stuck
+    assert again[-1][3][-1]["answer"].mode == "extractive"
+
+
 def test_errors_in_the_chat_name_no_server_folders(chat):
     from assistant.chat.app import public_message
 

@@ -40,6 +40,12 @@ def _run(args, env):
         (["summarise", "--doc", "nergens", "--out", "s.md"], "bron: no document 'nergens' in the index", 2),
         (["--index-name", "bestaat-niet", "chat", "--ui-language", "en"], "bron: no index at", 4),
         (["--config", "nergens.toml", "ask", "Wat is menging?"], "bron: cannot read settings file", 2),
+        (
+            ["--llm-url", "http://127.0.0.1:9/v1", "--writer", "model", "ask", "Wat is herstructurering van wijken?"],
+            "bron: cannot reach the LLM server at http://127.0.0.1:9/v1",
+            3,
+        ),
+        (["--llm-url", "ftp://x", "ask", "Wat is menging?"], "bron: invalid setting llm_url='ftp://x'", 2),
     ],
 )
 def test_bad_input_gets_one_line_and_an_exit_code(env, args, message, code):

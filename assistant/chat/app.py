@@ -107,9 +107,22 @@ class ChatApp:
             return self._assistant
 
     def model_choices(self) -> list[str]:
-        """Builtin models, the configured one and ``chat_models``; never a path typed in the browser."""
+        """Builtin models, the configured one and ``chat_models``; never a path typed in the browser.
+
+        With an LLM server (``llm_url``) the one choice is the server's model: local files are not offered.
+        """
+        if self.settings.llm_url:
+            return [self.model_label()]
         choices = [self.settings.llm, *BUILTIN_LLMS, *self.settings.chat_models]
         return list(dict.fromkeys(choices))
+
+    def model_label(self) -> str:
+        s = self.settings
+        return f"{s.llm_model or 'model'} @ {s.llm_url}" if s.llm_url else s.llm
+
+    def _local_model(self, model: str | None) -> str | None:
+        """The ``llm`` setting a menu choice stands for (None: keep the configured one, as on a server)."""
+        return None if self.settings.llm_url else model
 
     # -- event handlers -------------------------------------------------------------------------
 
@@ -177,7 +190,7 @@ class ChatApp:
                 raise InputError(f"unknown answer writer '{str(writer)[:20]}'")
             assistant = self.assistant().with_settings(
                 top_k=_number(top_k, "top_k", integer=True),
-                llm=model,
+                llm=self._local_model(model),
                 temperature=_number(temperature, "temperature"),
                 language=language,
                 answer_writer=writer,
@@ -233,7 +246,8 @@ class ChatApp:
                         yield update(self.text["writing"].format(n=len(draft)))
                     continue
                 turn.pop("draft", None)
-                turn.pop("evidence", None)
+                if kind != "error":
+                    turn.pop("evidence", None)
                 if kind == "error":
                     turn["error"] = value
                     yield update(value)
@@ -243,7 +257,7 @@ class ChatApp:
                         self.text["done"].format(
                             seconds=value.timings.get("total", 0.0),
                             passages=len(value.citations),
-                            model=assistant.settings.llm,
+                            model=self.model_label() if self.settings.llm_url else assistant.settings.llm,
                         )
                     )
                 return
@@ -319,7 +333,7 @@ class ChatApp:
             if model is not None and model not in self.model_choices():
                 raise InputError(f"unknown model '{str(model)[:80]}'")
             k = None if top_k is None else _number(top_k, "top_k", integer=True)
-            assistant = self.assistant().with_settings(top_k=k, llm=model)
+            assistant = self.assistant().with_settings(top_k=k, llm=self._local_model(model))
             return assistant.ask(question).to_dict()
         except BronError as exc:
             echo = question[:200] if isinstance(question, str) else ""  # a 10 MB question is not sent back
@@ -350,7 +364,7 @@ class ChatApp:
                         status = gr.Markdown(elem_id="bron-status")
                         with gr.Accordion(t["settings"], open=False):
                             top_k = gr.Slider(1, 10, value=s.top_k, step=1, label=t["top_k"])
-                            model = gr.Dropdown(self.model_choices(), value=s.llm, label=t["model"])
+                            model = gr.Dropdown(self.model_choices(), value=self.model_label(), label=t["model"])
                             temperature = gr.Slider(0.0, 1.0, value=s.temperature, step=0.05, label=t["temperature"])
                             language = gr.Radio(
                                 [(t["language_auto"], "auto"), ("Nederlands", "nl"), ("English", "en")],

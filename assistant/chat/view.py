@@ -64,7 +64,10 @@ def answer_message(turn: dict, index: int, text: dict[str, str]) -> str:
     or an ``error`` message.
     """
     if turn.get("error"):
-        return f"⚠️ {as_text(turn['error'])}"
+        # A model or server that fails after the evidence was shown leaves the evidence in place.
+        evidence = turn.get("evidence")
+        quotes = f"\n\n{_quotes_html(evidence, index, text)}" if evidence else ""
+        return f"⚠️ {as_text(turn['error'])}{quotes}"
     answer = turn.get("answer")
     if answer is None:
         evidence = turn.get("evidence")

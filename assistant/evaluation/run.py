@@ -322,7 +322,9 @@ def fingerprints(assistant: Assistant, cases_file: Path, with_llm: bool) -> dict
             x for x in (platform.node(), platform.machine(), f"{os.cpu_count()} cpus", platform.python_version()) if x
         ),
     }
-    if with_llm:
+    if with_llm and assistant.settings.llm_url:  # the server's model: its name is all bron can know
+        stamp["llm"] = f"server {assistant.llm.fingerprint}"
+    elif with_llm:
         path = locate_llm(assistant.settings.llm, assistant.settings.cache_dir)
         stamp["llm"] = f"{path.name} {file_sha256(path)[:16]}"
     return stamp
