@@ -389,11 +389,18 @@ def select_evidence(
     scored.sort(key=lambda u: -u.score)
     best = scored[0]
     chosen = [best]
+    quoted = _sentence_keys(best.text)
     for unit in scored[1:]:
         if len(chosen) >= max_units or unit.score < best.score - margin:
             break
+        keys = _sentence_keys(unit.text)
+        if keys & quoted:
+            # Quoted with the sentence after it, a unit can repeat a sentence already quoted
+            # ("Dit is een politieke keuze. Ten slotte ..." after "Ten slotte ..."): once is enough.
+            continue
         if unit.has_type or not best.has_type:
             chosen.append(unit)
+            quoted |= keys
     # The figure must be about what was asked: in a unit nearly as relevant as the best and sharing at
     # least half as many of the question's words ("In 1997 ... van 65 naar 42" holds numbers, but
     # not the number of neighbourhood panels).
@@ -403,6 +410,10 @@ def select_evidence(
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
     return Selection(kind, tuple(chosen), len(scored), best.dense, best.lexical, type_found, missing, focus, references)
+
+
+def _sentence_keys(text: str) -> set[str]:
+    return {_normalise(s.text) for s in split_sentences(text) if len(s.text.split()) >= 3}
 
 
 def _unit_vectors(

@@ -120,6 +120,18 @@ def test_a_quote_carries_on_into_the_next_sentence(real_embedder):
     assert "concentratiewijken" not in alone.units[0].text
 
 
+def test_a_sentence_is_quoted_once_even_when_two_units_hold_it(keyword_embedder):
+    text = (
+        "Dit is een politieke keuze van bestuurders in de stad. Ten slotte bestaat er een derde optie voor "
+        "bestuurders: accepteren dat buurten minder gemengd zijn. Daarvoor zijn alledaagse maatregelen nodig."
+    )
+    question = "Wat is de derde optie voor bestuurders, een politieke keuze?"
+    two = GroundingPolicy.defaults().model_copy(update={"evidence_units": 2, "evidence_margin": 1.0})
+    units = select_evidence(question, [_hit(text)], keyword_embedder, "nl", two).units
+    sentences = [s for u in units for s in u.text.split(". ")]
+    assert len(sentences) == len(set(sentences)), [u.text for u in units]
+
+
 def test_names_in_dutch_and_english_questions():
     assert question_names("Wat vond de VVD van het plan van Rotterdam?", "nl") == ["VVD", "Rotterdam"]
     # Translated common words are not names; rare words and acronyms are.
