@@ -49,6 +49,12 @@ class BronGroup(click.Group):
 )
 @click.option("--index-name", default=None, help="Index folder name under index/.")
 @click.option(
+    "--store",
+    default=None,
+    help="PostgreSQL (pgvector) holding the index, e.g. postgresql://bron@db/bron; better as BRON_STORE, "
+    "since it may hold a password.",
+)
+@click.option(
     "--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of .txt/.md documents."
 )
 @click.option("--model", "llm", default=None, help="LLM: gemma3-270m, smollm2-135m or a path to a GGUF file.")
@@ -71,8 +77,8 @@ class BronGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 @click.pass_context
 def main(
-    ctx, preset, config_file, index_name, corpus_dir, llm, n_threads, llm_url, llm_model, prompt_format, answer_writer,
-    verbose,
+    ctx, preset, config_file, index_name, store, corpus_dir, llm, n_threads, llm_url, llm_model, prompt_format,
+    answer_writer, verbose,
 ):  # fmt: skip
     """bron: ask questions about your Dutch documents, with every claim cited."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
@@ -81,6 +87,7 @@ def main(
         "config": config_file,
         "overrides": {
             "index_name": index_name,
+            "store": store,
             "corpus_dir": corpus_dir,
             "llm": llm,
             "n_threads": n_threads,
@@ -129,11 +136,11 @@ def index_command(ctx, rebuild):
         click.echo(f"skipped {item.path}: {item.reason}", err=True)
     if report.unchanged:
         click.echo(
-            f"index {settings.index_path} is up to date ({report.documents} documents, {report.chunks} passages)"
+            f"index {settings.index_label} is up to date ({report.documents} documents, {report.chunks} passages)"
         )
     else:
         click.echo(
-            f"indexed {report.documents} documents into {settings.index_path}: {report.chunks} passages "
+            f"indexed {report.documents} documents into {settings.index_label}: {report.chunks} passages "
             f"({report.embedded} embedded, {report.reused} reused)"
         )
 
@@ -360,7 +367,7 @@ def chat_command(ctx, host, port, ui_language):
     elif host not in _LOOPBACK:
         click.echo(f"serving on {host}: the browser asks for user 'bron' and BRON_CHAT_PASSWORD", err=True)
     app = ChatApp(settings, ui_language=ui_language)
-    click.echo(f"bron chat over {app.settings.index_path}; stop with Ctrl-C")
+    click.echo(f"bron chat over {app.settings.index_label}; stop with Ctrl-C")
     app.launch(host, port or None)
 
 

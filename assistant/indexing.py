@@ -143,29 +143,40 @@ def corpus_changes(settings: Settings, manifest: Manifest) -> list[str]:
 def build_index(
     settings: Settings, embedder: Embedder, rebuild: bool = False, progress: Progress | None = None
 ) -> IndexReport:
-    """Index ``settings.corpus_dir`` into ``settings.index_path``; skip work that is done.
+    """Index ``settings.corpus_dir`` into ``settings.index_path`` (or PostgreSQL with ``store``); skip work
+    that is done.
 
     One writer at a time: a second ``bron index`` on the same index gets ``IndexBusyError``.
     """
+    if settings.store_dsn:
+        return _build_pg_index(settings, embedder, rebuild, progress)
     refuse_foreign_folder(settings.index_path)  # before creating a lock file beside it
     with writer_lock(settings.index_path):
         return _build_index(settings, embedder, rebuild, progress)
 
 
-def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
-    documents, skipped = load_corpus(settings.corpus_dir)
-    report = IndexReport(documents=len(documents), skipped=skipped)
-    if not documents:
-        raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
-    identity = identity_for(settings, embedder)
-    doc_hashes = {d.doc_id: d.content_hash for d in documents}
-    if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
-        report.unchanged = True
-        report.chunks = read_manifest(settings.index_path).n_chunks
-        return report
+@dataclass
+class _Embedded:
+    """A build's passages and evidence units with their vectors, reused ones copied, new ones embedded."""
 
+    chunks: list[Chunk]
+    texts: list[str]  # what was embedded for each passage
+    vectors: np.ndarray
+    unit_keys: list[str]
+    unit_vectors: np.ndarray
+    embedded: int
+    units_embedded: int
+
+
+def _embed(
+    settings: Settings,
+    embedder: Embedder,
+    documents: list[Document],
+    previous: dict[str, np.ndarray],
+    previous_units: dict[str, np.ndarray],
+    progress: Progress | None,
+) -> _Embedded:
     chunks = [c for d in documents for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)]
-    previous, previous_units = ({}, {}) if rebuild else _previous_vectors(settings, identity)
     texts = [embedding_text(c) for c in chunks]
     todo = [i for i, t in enumerate(texts) if _key(t) not in previous]
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
@@ -190,15 +201,66 @@ def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress
             target[i] = vector
         if progress:
             progress(min(start + batch, len(work)), len(work))
-    report.chunks, report.embedded, report.reused = len(chunks), len(todo), len(chunks) - len(todo)
-
-    indexed = {d.doc_id: indexed_document(d) for d in documents}
-    store = choose_vector_store(len(chunks), settings.vector_store, settings.exact_search_limit)
-    save_index(
-        settings.index_path, identity, indexed, chunks, vectors, build_bm25(chunks), store, (unit_keys, unit_vectors)
-    )
     log.info(
-        "indexed %d passages (%d embedded, %d reused) and %d evidence units (%d embedded)",
-        len(chunks), report.embedded, report.reused, len(units), len(unit_todo),
+        "%d passages (%d embedded, %d reused) and %d evidence units (%d embedded)",
+        len(chunks), len(todo), len(chunks) - len(todo), len(units), len(unit_todo),
+    )  # fmt: skip
+    return _Embedded(chunks, texts, vectors, unit_keys, unit_vectors, len(todo), len(unit_todo))
+
+
+def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
+    documents, skipped = load_corpus(settings.corpus_dir)
+    report = IndexReport(documents=len(documents), skipped=skipped)
+    if not documents:
+        raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
+    identity = identity_for(settings, embedder)
+    doc_hashes = {d.doc_id: d.content_hash for d in documents}
+    if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
+        report.unchanged = True
+        report.chunks = read_manifest(settings.index_path).n_chunks
+        return report
+
+    previous, previous_units = ({}, {}) if rebuild else _previous_vectors(settings, identity)
+    e = _embed(settings, embedder, documents, previous, previous_units, progress)
+    report.chunks, report.embedded, report.reused = len(e.chunks), e.embedded, len(e.chunks) - e.embedded
+    indexed = {d.doc_id: indexed_document(d) for d in documents}
+    store = choose_vector_store(len(e.chunks), settings.vector_store, settings.exact_search_limit)
+    units = (e.unit_keys, e.unit_vectors)
+    save_index(settings.index_path, identity, indexed, e.chunks, e.vectors, build_bm25(e.chunks), store, units)
+    return report
+
+
+def _build_pg_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
+    """The same build into PostgreSQL: vectors reused by text hash from the current generation."""
+    from assistant.evidence import corpus_vocabulary
+    from assistant.pg_store import PgIndex, save_pg_index
+
+    dsn = settings.store_dsn
+    assert dsn
+    documents, skipped = load_corpus(settings.corpus_dir)
+    report = IndexReport(documents=len(documents), skipped=skipped)
+    if not documents:
+        raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
+    identity = identity_for(settings, embedder)
+    doc_hashes = {d.doc_id: d.content_hash for d in documents}
+    try:
+        old: PgIndex | None = PgIndex.open(dsn, settings.index_name, identity)
+    except BronError:
+        old = None
+    try:
+        if old is not None and not rebuild and old.manifest.content_hashes() == doc_hashes:
+            report.unchanged, report.chunks = True, old.manifest.n_chunks
+            return report
+        previous, previous_units = old.embeddings() if old is not None and not rebuild else ({}, {})
+    finally:
+        if old is not None:
+            old.close()
+    e = _embed(settings, embedder, documents, previous, previous_units, progress)
+    report.chunks, report.embedded, report.reused = len(e.chunks), e.embedded, len(e.chunks) - e.embedded
+    indexed = {d.doc_id: indexed_document(d) for d in documents}
+    vocabulary = corpus_vocabulary([f"{c.section} {c.text}" for c in e.chunks])
+    save_pg_index(
+        dsn, settings.index_name, identity, indexed, e.chunks, e.vectors, [_key(t) for t in e.texts],
+        (e.unit_keys, e.unit_vectors), vocabulary,
     )  # fmt: skip
     return report

@@ -44,7 +44,7 @@ from assistant.prompting import (
 )
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
-from assistant.store import IndexData, load_index
+from assistant.store import SearchIndex, load_index
 from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Mode, Quote, SentenceCheck, SetAside
 
 STOP_SEQUENCES = ["\n"]
@@ -66,6 +66,15 @@ def _language_identifier():
     return identifier
 
 
+def open_index(settings: Settings, embedder: Embedder) -> SearchIndex:
+    """The index ``settings`` name: in PostgreSQL with ``store``, else the folder under ``index_dir``."""
+    if settings.store_dsn:
+        from assistant.pg_store import PgIndex
+
+        return PgIndex.open(settings.store_dsn, settings.index_name, identity_for(settings, embedder))
+    return load_index(settings.index_path, identity_for(settings, embedder))
+
+
 def detect_language(text: str) -> str:
     """'nl' or 'en', whichever the text is more likely to be."""
     return _language_identifier().classify(text)[0]
@@ -83,7 +92,7 @@ def validate_question(question: str | None, limit: int) -> str:
 class Assistant:
     """A loaded index, embedder and (lazily) LLM, answering questions."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, index: IndexData, llm: LLM | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder, index: SearchIndex, llm: LLM | None = None):
         self.settings = settings
         self.embedder = embedder
         self.index = index
@@ -97,8 +106,7 @@ class Assistant:
         pass stand-ins or already loaded models); the LLM loads on first use.
         """
         embedder = embedder or load_embedder(settings)
-        index = load_index(settings.index_path, identity_for(settings, embedder))
-        return cls(settings, embedder, index, llm)
+        return cls(settings, embedder, open_index(settings, embedder), llm)
 
     def with_settings(self, **overrides) -> Assistant:
         """The same index and embedder under changed settings (top_k, llm, temperature, language, ...)."""

@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.embedding import Embedder
-from assistant.store import IndexData
+from assistant.store import SearchIndex
 from assistant.types import Chunk, Hit
 
 
@@ -42,19 +42,14 @@ def build_bm25(chunks: list[Chunk]):
     return retriever
 
 
-def search_dense(index: IndexData, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+def search_dense(index: SearchIndex, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
     """(row, cosine) of the ``k`` passages nearest to the query vector."""
-    ids, scores = index.dense.search(query_vector, k)
-    return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+    return index.search_dense(query_vector, k)
 
 
-def search_bm25(index: IndexData, question: str, k: int) -> list[tuple[int, float]]:
-    """(row, score) of the best BM25 matches; passages sharing no term are left out."""
-    tokens = bm25_tokenize([question])
-    if not tokens[0] or not index.chunks:
-        return []
-    ids, scores = index.bm25.retrieve(tokens, k=min(k, len(index.chunks)), show_progress=False)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+def search_bm25(index: SearchIndex, question: str, k: int) -> list[tuple[int, float]]:
+    """(row, score) of the best lexical matches (BM25 in a folder index); passages sharing no term are left out."""
+    return index.search_lexical(question, k)
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[tuple[int, float]]:
@@ -67,7 +62,7 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[tuple
 
 
 def retrieve_hybrid(
-    index: IndexData,
+    index: SearchIndex,
     embedder: Embedder,
     question: str,
     top_k: int,
@@ -91,10 +86,10 @@ def retrieve_hybrid(
     hits = []
     for row, score in fused[:top_k]:
         # Cosine for every hit (BM25-only ones too): the relevance gate and the UI need it.
-        cosine = float(index.vectors[row] @ query_vector)
+        cosine = index.cosine(row, query_vector)
         hits.append(
             Hit(
-                chunk=index.chunks[row],
+                chunk=index.chunk(row),
                 score=score,
                 dense_score=cosine,
                 bm25_score=sparse_score.get(row),

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(700, ge=100, description="Target passage length in characters.")
     chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbouring passages.")
 
+    store: SecretStr | None = Field(
+        None,
+        description="A PostgreSQL connection string (postgresql://user@host/db) whose pgvector tables hold the "
+        "index instead of index_dir, shared by every bron that points at it; the index name is index_name. "
+        "It may hold a password, so it is never printed.",
+    )
     vector_store: str = Field(
         "auto",
         pattern="^(auto|faiss-flat-ip|faiss-hnsw-ip)$",
@@ -288,6 +294,27 @@ class Settings(BaseSettings):
     def index_path(self) -> Path:
         return self.index_dir / self.index_name
 
+    @property
+    def index_label(self) -> str:
+        """Where the index is, for messages: its folder, or its name in PostgreSQL (never the password)."""
+        if not self.store:
+            return str(self.index_path)
+        from assistant.pg_store import redact
+
+        return f"'{self.index_name}' in PostgreSQL at {redact(self.store.get_secret_value())}"
+
+    @property
+    def store_dsn(self) -> str | None:
+        """The PostgreSQL connection string of ``store``, or None for the folder index."""
+        return self.store.get_secret_value() if self.store else None
+
+    @field_validator("store")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^postgres(ql)?://", value.get_secret_value()):
+            raise ValueError("must be a postgresql:// connection string")
+        return value
+
 
 PRESETS: dict[str, dict] = {
     "default": {},
@@ -305,7 +332,8 @@ def _describe_error(exc: ValidationError | SettingsError) -> str:
     name = ".".join(str(part) for part in error["loc"]) or "settings"
     message = error["msg"].removeprefix("Value error, ")
     extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    shown = "'***'" if "password" in name else repr(error.get("input"))  # a secret is never echoed
+    secret = "password" in name or "key" in name or name == "store"
+    shown = "'***'" if secret else repr(error.get("input"))  # a secret is never echoed
     return f"invalid setting {name}={shown}: {message}{extra}"
 
 

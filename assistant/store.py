@@ -128,6 +128,32 @@ class FaissStore:
         faiss.write_index(self._index, str(path))
 
 
+class SearchIndex(Protocol):
+    """What retrieval and answering use of an index: the folder's ``IndexData`` or PostgreSQL's ``PgIndex``."""
+
+    path: Path
+    manifest: Manifest
+
+    @property
+    def chunks(self) -> list[Chunk]: ...
+
+    @property
+    def vocabulary(self) -> tuple[frozenset[str], frozenset[str]]: ...
+
+    @property
+    def documents(self) -> dict[str, IndexedDocument]: ...
+
+    def chunk(self, row: int) -> Chunk: ...
+
+    def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+    def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]: ...
+
+    def cosine(self, row: int, query: np.ndarray) -> float: ...
+
+    def unit_vector(self, text: str) -> np.ndarray | None: ...
+
+
 @dataclass
 class IndexData:
     """A loaded index: manifest, passages, vectors, dense store and BM25."""
@@ -149,6 +175,27 @@ class IndexData:
     @property
     def documents(self) -> dict[str, IndexedDocument]:
         return self.manifest.documents
+
+    def chunk(self, row: int) -> Chunk:
+        return self.chunks[row]
+
+    def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(row, cosine) of the ``k`` passages nearest to ``query``."""
+        ids, scores = self.dense.search(query, k)
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+
+    def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the best matches over Dutch-stemmed words; passages sharing no term are left out."""
+        from assistant.retrieval import bm25_tokenize
+
+        tokens = bm25_tokenize([question])
+        if not tokens[0] or not self.chunks:
+            return []
+        ids, scores = self.bm25.retrieve(tokens, k=min(k, len(self.chunks)), show_progress=False)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+    def cosine(self, row: int, query: np.ndarray) -> float:
+        return float(self.vectors[row] @ query)
 
     @functools.cached_property
     def vocabulary(self) -> tuple[frozenset[str], frozenset[str]]:

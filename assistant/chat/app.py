@@ -17,7 +17,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a private tool
 
@@ -52,10 +51,19 @@ def public_message(text: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: "/".join(m.group(0).rstrip("/").split("/")[-2:]), text)
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    """Which build of the index is on disk: a swap gives the manifest a new inode."""
+def _stamp(settings: Settings) -> tuple[int, ...] | None:
+    """Which build of the index is current: a swap gives the manifest a new inode; in PostgreSQL, a write
+    a new generation."""
+    if settings.store_dsn:
+        from assistant.pg_store import current_generation
+
+        try:
+            generation = current_generation(settings.store_dsn, settings.index_name)
+        except BronError:
+            return None
+        return None if generation is None else (generation,)
     try:
-        st = (path / MANIFEST).stat()
+        st = (settings.index_path / MANIFEST).stat()
     except OSError:
         return None
     return st.st_ino, st.st_mtime_ns, st.st_size
@@ -93,15 +101,15 @@ class ChatApp:
         self._assistant, self._stamp = self._open()
         self.changes = corpus_changes(settings, self._assistant.index.manifest)
 
-    def _open(self) -> tuple[Assistant, tuple[int, int, int] | None]:
-        stamp = _stamp(self.settings.index_path)  # before opening: a swap during the load reloads next time
+    def _open(self) -> tuple[Assistant, tuple[int, ...] | None]:
+        stamp = _stamp(self.settings)  # before opening: a swap during the load reloads next time
         return self._open_assistant(self.settings), stamp
 
     def assistant(self) -> Assistant:
         """The assistant over the current index; reopened when ``bron index`` replaced it."""
         with self._lock:
-            if _stamp(self.settings.index_path) != self._stamp:
-                log.info("index %s changed on disk; reloading", self.settings.index_path)
+            if _stamp(self.settings) != self._stamp:
+                log.info("index %s changed; reloading", self.settings.index_label)
                 self._assistant, self._stamp = self._open()  # a BronError leaves the old one in place
                 self.changes = corpus_changes(self.settings, self._assistant.index.manifest)
             return self._assistant

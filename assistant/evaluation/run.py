@@ -34,7 +34,7 @@ from assistant.evaluation.metrics import AnswerMetrics
 from assistant.files import file_sha256
 from assistant.qa import Assistant
 from assistant.retrieval import retrieve_hybrid
-from assistant.store import IndexData
+from assistant.store import SearchIndex
 from assistant.types import Answer, Mode
 
 MODES = ("dense", "bm25", "hybrid")
@@ -42,7 +42,7 @@ KS = (1, 3, 5, 10)
 Progress = Callable[[str], object]
 
 
-def evidence_rows(index: IndexData, evidence: Evidence) -> set[int]:
+def evidence_rows(index: SearchIndex, evidence: Evidence) -> set[int]:
     """Rows of the passages that hold this evidence (whole, or else its longest sentence)."""
     target = normalise(evidence.text)
     rows = {i for i, c in enumerate(index.chunks) if c.doc_id == evidence.doc and target in normalise(c.text)}
@@ -96,7 +96,7 @@ def answer_sentences(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
     return claims + [(q.text, (q.n,)) for q in answer.quotes]
 
 
-def gold_citations(index: IndexData, answer: Answer, case: EvalCase) -> dict:
+def gold_citations(index: SearchIndex, answer: Answer, case: EvalCase) -> dict:
     """Citations judged against the gold evidence, independent of any judge.
 
     ``hit``: some cited passage holds a piece of the gold evidence; ``precise``: per
