@@ -13,7 +13,7 @@ import click
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("answers", "server", "indexing", "scale", "bm25", "memory")
+SECTIONS = ("answers", "server", "indexing", "scale", "pg", "bm25", "memory")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -53,8 +53,10 @@ def questions(n: int) -> list[str]:
     "--sizes", default="10000,100000,1000000", show_default=True, help="Corpus sizes (passages) for the scale run."
 )
 @click.option("--bm25-sizes", default="10000,100000,1000000", show_default=True, help="Corpus sizes for BM25.")
+@click.option("--pg-sizes", default="100000,1000000", show_default=True, help="Corpus sizes for the PostgreSQL store.")
+@click.option("--pg-dsn", default=None, help="PostgreSQL with pgvector for the pg section (default: a throwaway one).")
 @click.option("--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True)
-def main(only, n_questions, repeats, sizes, bm25_sizes, out):
+def main(only, n_questions, repeats, sizes, bm25_sizes, pg_sizes, pg_dsn, out):
     """Measure bron on this machine: latency against raw llama.cpp, prompt cost, threads, indexing, scale, memory."""
     from assistant.settings import load_settings
     from assistant.store import load_index, read_manifest
@@ -88,7 +90,7 @@ def main(only, n_questions, repeats, sizes, bm25_sizes, out):
         results["indexing"] = indexing.bench_indexing(settings, repeats, log)
         log("re-index, nothing changed")
         results["reindex"] = indexing.bench_reindex(settings, repeats, log)
-    if "scale" in sections or "bm25" in sections:
+    if "scale" in sections or "bm25" in sections or "pg" in sections:
         import numpy as np
 
         from assistant.embedding import LazyEmbedder
@@ -104,6 +106,13 @@ def main(only, n_questions, repeats, sizes, bm25_sizes, out):
             },
             "vectors": scale.bench_vectors(np.asarray(index.vectors), [int(s) for s in sizes.split(",") if s], log),
         }
+    if "pg" in sections:
+        from bench.pg_scale import bench_pg_vectors
+
+        log("scale: the PostgreSQL store (pgvector HNSW) on synthetic vectors")
+        results["pg"] = bench_pg_vectors(
+            np.asarray(index.vectors), [int(s) for s in pg_sizes.split(",") if s], log, pg_dsn
+        )
     if "bm25" in sections:
         words = [w for c in index.chunks for w in c.text.split()]
         log("scale: BM25 on synthetic texts")

@@ -155,6 +155,19 @@ def render_markdown(r: dict) -> str:
             f"above; the bundled index is `{auto['bundled_index']}`.",
             "",
         ]
+    if "pg" in r:
+        out += [
+            "### The PostgreSQL store (pgvector HNSW, cosine; synthetic passages; recall@10 against exact)",
+            "",
+            "| passages | COPY s | HNSW build s | search p50 ms | p95 ms | recall@10 | database MB |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {v['passages']:,} | {v['copy_s']:.1f} | {v['build_s']:.1f} | {v['search_ms']['p50']:.2f} | "
+            f"{v['search_ms']['p95']:.2f} | {v['recall_at_10']:.3f} | {v['database_mb']:.0f} |"
+            for v in r["pg"]
+        ]
+        out.append("")
     if "memory" in r:
         mem = r["memory"]
         out += [

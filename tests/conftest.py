@@ -70,3 +70,14 @@ def corpus_copy(tmp_path):
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory):
+    """A PostgreSQL 16 with pgvector from the pgserver package on a Unix socket, deleted at the end (as root
+    it runs as the unprivileged user pgserver, which it creates)."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()

@@ -40,3 +40,19 @@ def test_synthetic_vectors_are_normalised_and_searchable():
         }
     )
     assert "| 2,000 | faiss-hnsw-ip |" in markdown
+
+
+def test_the_postgresql_scale_run_measures_recall_against_exact(pg_dsn):
+    from bench.pg_scale import bench_pg_vectors
+
+    rng = np.random.default_rng(0)
+    reference = rng.standard_normal((40, 32)).astype(np.float32) + 3.0
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    (row,) = bench_pg_vectors(reference, [3000], log=lambda _: None, dsn=pg_dsn)
+    assert row["passages"] == 3000 and 0.8 < row["recall_at_10"] <= 1.0 and row["database_mb"] > 0
+    assert row["search_ms"]["n"] == 200
+    markdown = render_markdown(
+        {"machine": {"name": "t", "cpu": "cpu", "cores": 2, "memory_gb": 1}, "started": "2026-12-01T00:00:00",
+         "versions": {}, "settings": {"llm": "gemma3-270m", "n_threads": "1", "n_ctx": "4096"}, "pg": [row]}
+    )  # fmt: skip
+    assert "| 3,000 |" in markdown and "PostgreSQL store" in markdown

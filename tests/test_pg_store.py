@@ -22,17 +22,6 @@ from tests.fakes import KEYWORD_THRESHOLDS, ROOT, assistant_over
 QUESTION = "Wat werd in 1997 met het herstructureringsbeleid voorgesteld?"
 
 
-@pytest.fixture(scope="session")
-def pg_dsn(tmp_path_factory):
-    """A PostgreSQL 16 with pgvector from the pgserver package, deleted at the end (as root it runs as the
-    unprivileged user pgserver, which it creates)."""
-    import pgserver
-
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
-    yield server.get_uri()
-    server.cleanup()
-
-
 @pytest.fixture(params=["folder", "postgresql"])
 def stored(request, make_settings, keyword_embedder, corpus_copy, pg_dsn):
     """Settings for an index over the corpus copy in each store, built."""
@@ -73,6 +62,12 @@ def test_the_postgresql_index_is_the_folder_index_in_other_tables(make_settings,
     query = keyword_embedder.embed_queries(["stedelijke vernieuwing sociale huur"])[0]
     # 4096 keyword dimensions are past pgvector's HNSW limit: an exact scan, so the same neighbours as FAISS.
     assert [r for r, _ in a.search_dense(query, 10)] == [r for r, _ in b.search_dense(query, 10)]
+    from assistant.errors import IndexMismatchError
+    from assistant.pg_store import PgIndex
+    from assistant.store import expected_identity
+
+    with pytest.raises(IndexMismatchError, match="was built with .*keyword-fake.* but the settings ask for"):
+        PgIndex.open(pg_dsn, "same", expected_identity("multilingual-e5-small", "x", 384, 700, 1))
     unit = evidence_units(a.chunks)[5]
     assert np.allclose(a.unit_vector(unit), b.unit_vector(unit)) and b.unit_vector("geen eenheid") is None
 

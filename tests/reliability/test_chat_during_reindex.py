@@ -78,12 +78,13 @@ def test_200_questions_while_the_index_is_rebuilt(make_settings, keyword_embedde
         for user in users:
             user.join(timeout=600)
         stop.set()
-        indexer.join(timeout=120)
+        indexer.join(timeout=600)  # a build takes seconds; on a loaded machine much longer
+        assert not indexer.is_alive(), "the indexer did not finish its last build"
         assert not any(user.is_alive() for user in users), "a user's question hung"
         assert not problems, problems[:5]
         assert len(rebuilds) >= 3, rebuilds  # the index really was replaced while answering
         # Afterwards the chat serves the newest build.
-        newest_has_extra = (corpus / "groen.md").exists()
+        newest_has_extra = rebuilds[-1]  # what the last finished build holds
         assert ("groen" in app.assistant().index.documents) == newest_has_extra
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         reply = client.predict("Wat doet de gemeente aan groen in de wijk?", None, None, api_name="/ask")
