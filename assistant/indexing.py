@@ -208,13 +208,18 @@ def _embed(
     return _Embedded(chunks, texts, vectors, unit_keys, unit_vectors, len(todo), len(unit_todo))
 
 
-def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
+def _read_corpus(settings: Settings) -> tuple[list[Document], IndexReport, dict[str, str]]:
+    """The corpus's documents, the report begun, and each document's content hash."""
     documents, skipped = load_corpus(settings.corpus_dir)
-    report = IndexReport(documents=len(documents), skipped=skipped)
     if not documents:
         raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
+    report = IndexReport(documents=len(documents), skipped=skipped)
+    return documents, report, {d.doc_id: d.content_hash for d in documents}
+
+
+def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
+    documents, report, doc_hashes = _read_corpus(settings)
     identity = identity_for(settings, embedder)
-    doc_hashes = {d.doc_id: d.content_hash for d in documents}
     if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
         report.unchanged = True
         report.chunks = read_manifest(settings.index_path).n_chunks
@@ -237,12 +242,8 @@ def _build_pg_index(settings: Settings, embedder: Embedder, rebuild: bool, progr
 
     dsn = settings.store_dsn
     assert dsn
-    documents, skipped = load_corpus(settings.corpus_dir)
-    report = IndexReport(documents=len(documents), skipped=skipped)
-    if not documents:
-        raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
+    documents, report, doc_hashes = _read_corpus(settings)
     identity = identity_for(settings, embedder)
-    doc_hashes = {d.doc_id: d.content_hash for d in documents}
     try:
         old: PgIndex | None = PgIndex.open(dsn, settings.index_name, identity)
     except BronError:
