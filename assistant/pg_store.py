@@ -266,6 +266,11 @@ class PgIndex:
             self._chunk_cache[row] = Chunk(**found[0][0])
         return self._chunk_cache[row]
 
+    def passage_counts(self) -> dict[str, int]:
+        """Passages per document id, counted in the database (the documents view needs no passage)."""
+        rows = self._query(self._sql("SELECT chunk->>'doc_id', count(*) FROM {} GROUP BY 1", self._passages), ())
+        return {doc: int(n) for doc, n in rows}
+
     def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         rows = self._query(
             self._sql("SELECT row, 1 - (embedding <=> %s) FROM {} ORDER BY embedding <=> %s LIMIT %s", self._passages),

@@ -145,6 +145,8 @@ class SearchIndex(Protocol):
 
     def chunk(self, row: int) -> Chunk: ...
 
+    def passage_counts(self) -> dict[str, int]: ...
+
     def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
 
     def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]: ...
@@ -178,6 +180,13 @@ class IndexData:
 
     def chunk(self, row: int) -> Chunk:
         return self.chunks[row]
+
+    def passage_counts(self) -> dict[str, int]:
+        """Passages per document id."""
+        counts: dict[str, int] = {}
+        for chunk in self.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return counts
 
     def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(row, cosine) of the ``k`` passages nearest to ``query``."""

@@ -178,6 +178,10 @@ def test_the_chat_sees_a_new_postgresql_build(make_settings, keyword_embedder, c
     (corpus_copy / "extra.md").write_text("# Groen\n\nDe gemeente plant bomen in elke straat.\n", encoding="utf-8")
     build_index(settings, keyword_embedder)
     assert "extra" in chat.assistant().index.documents  # reopened at the new generation, no restart
+    index = chat.assistant().index
+    assert "chunks" not in vars(index)  # the documents view counts in the database, loading no passage
+    assert "1 passages" in chat.documents() and index.passage_counts()["uitermark-duyvendak-menging"] > 40
+    assert "chunks" not in vars(index)
 
 
 def test_no_server_is_left_listening_on_a_network(pg_dsn):

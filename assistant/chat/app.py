@@ -289,9 +289,7 @@ class ChatApp:
             assistant = self.assistant()
         except BronError as exc:
             return self.text["error"].format(message=public_message(str(exc)))
-        counts: dict[str, int] = {}
-        for chunk in assistant.index.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        counts = assistant.index.passage_counts()
         return documents_html(assistant.index.manifest, counts, assistant.index.path.name, self.text)
 
     def document_choices(self) -> list[tuple[str, str]]:
