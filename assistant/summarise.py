@@ -154,14 +154,15 @@ class Summariser:
 
     def cache_key(self, doc: str, section: str) -> str:
         s = self.assistant.settings
-        llm = self.assistant.llm
+        # Quoted summaries involve no model: their key must not load one (or reach an LLM server).
+        model = "none" if s.summary_writer == "quotes" else getattr(self.assistant.llm, "fingerprint", s.llm)
         parts = {
             "format": SUMMARY_FORMAT,
             "doc": doc,
             "section": section,
             "text": [c.text_hash for c in self._chunks(doc, section)],
             "length": self.length,
-            "llm": getattr(llm, "fingerprint", s.llm),
+            "llm": model,
             "embedder": self.assistant.embedder.fingerprint,
             "prompt": load_template(f"summarise.{self._language(doc)}.txt"),
             "settings": [s.n_ctx, s.temperature, s.seed, s.summary_writer],

@@ -199,3 +199,11 @@ def test_document_text_in_summaries_is_never_markup():
     assert "!\\[b\\](" in markdown and "\\<img src=x" in markdown  # escaped, still readable
     html = summary_html([summary])
     assert "<img" not in html and "&lt;img src=x" in html and "<b>" not in html
+
+
+def test_quoted_summaries_need_no_model(make_settings, keyword_embedder, corpus_copy):
+    """No model writes them, so none is loaded: not even an LLM server that is down stops them."""
+    settings = make_settings(corpus_dir=corpus_copy, summary_writer="quotes", llm_url="http://127.0.0.1:9/v1")
+    build_index(settings, keyword_embedder)
+    (summary,) = Summariser(assistant_over(settings, keyword_embedder)).run([(DOC, "Inleiding")])
+    assert summary.mode == "quoted" and summary.sentences
