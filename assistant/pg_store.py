@@ -45,8 +45,11 @@ def redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"(password=)\S+", r"\1***", dsn))
 
 
-def connect(dsn: str):
-    """A connection to ``dsn`` with pgvector's types registered; a failure is one ``IndexMissingError`` line."""
+def connect(dsn: str, create_extension: bool = False):
+    """A connection to ``dsn`` with pgvector's types registered; a failure is one ``IndexMissingError`` line.
+
+    Only a writer creates the extension (that needs a privilege a reader's role need not have).
+    """
     import psycopg
     from pgvector.psycopg import register_vector
 
@@ -56,12 +59,14 @@ def connect(dsn: str):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IndexMissingError(f"cannot connect to PostgreSQL at {redact(dsn)}: {first}") from None
     try:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        if create_extension:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
     except psycopg.Error as exc:
         conn.close()
         raise IndexMissingError(
-            f"PostgreSQL at {redact(dsn)} has no pgvector extension ('CREATE EXTENSION vector' failed: "
+            f"PostgreSQL at {redact(dsn)} has no usable pgvector extension (run 'bron index' as a role that may "
+            f"create it, or 'CREATE EXTENSION vector': "
             f"{str(exc).strip().splitlines()[0]})"
         ) from None
     return conn
@@ -116,7 +121,7 @@ def save_pg_index(
     import psycopg
     from psycopg import sql
 
-    conn = connect(dsn)
+    conn = connect(dsn, create_extension=True)
     try:
         with conn.transaction():
             if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_lock_id(name),)).fetchone()[0]:
@@ -265,6 +270,12 @@ class PgIndex:
                 raise IndexCorruptError(f"index '{self.name}' has no passage {row}")
             self._chunk_cache[row] = Chunk(**found[0][0])
         return self._chunk_cache[row]
+
+    def current_stamp(self) -> tuple[int, ...] | None:
+        """The generation now current in the database (this index may be bound to an older one), asked
+        over the open connection; None when there is none."""
+        found = self._query("SELECT generation FROM bron_index WHERE name = %s", (self.name,))
+        return (int(found[0][0]),) if found else None
 
     def passage_counts(self) -> dict[str, int]:
         """Passages per document id, counted in the database (the documents view needs no passage)."""

@@ -147,6 +147,8 @@ class SearchIndex(Protocol):
 
     def passage_counts(self) -> dict[str, int]: ...
 
+    def current_stamp(self) -> tuple[int, ...] | None: ...
+
     def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
 
     def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]: ...
@@ -180,6 +182,14 @@ class IndexData:
 
     def chunk(self, row: int) -> Chunk:
         return self.chunks[row]
+
+    def current_stamp(self) -> tuple[int, ...] | None:
+        """Which build is on disk now (a swap gives the manifest a new inode); None when there is none."""
+        try:
+            st = (self.path / MANIFEST).stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def passage_counts(self) -> dict[str, int]:
         """Passages per document id."""

@@ -52,8 +52,8 @@ def public_message(text: str) -> str:
 
 
 def _stamp(settings: Settings) -> tuple[int, ...] | None:
-    """Which build of the index is current: a swap gives the manifest a new inode; in PostgreSQL, a write
-    a new generation."""
+    """Which build of the index is current, before one is open (then ``index.current_stamp()`` says it):
+    a swap gives the manifest a new inode; in PostgreSQL, a write a new generation."""
     if settings.store_dsn:
         from assistant.pg_store import current_generation
 
@@ -108,7 +108,11 @@ class ChatApp:
     def assistant(self) -> Assistant:
         """The assistant over the current index; reopened when ``bron index`` replaced it."""
         with self._lock:
-            if _stamp(self.settings) != self._stamp:
+            try:
+                current = self._assistant.index.current_stamp()  # the open index asks: no new connection
+            except BronError:
+                current = None
+            if current != self._stamp:
                 log.info("index %s changed; reloading", self.settings.index_label)
                 self._assistant, self._stamp = self._open()  # a BronError leaves the old one in place
                 self.changes = corpus_changes(self.settings, self._assistant.index.manifest)
