@@ -37,7 +37,7 @@ def bench_pg_vectors(reference: np.ndarray, sizes: list[int], log=print, dsn: st
         dsn = server.get_uri()
     corpus = SyntheticCorpus(reference)
     rows = []
-    conn = connect(dsn)
+    conn = connect(dsn, create_extension=True)  # a fresh database: the bench writes, like 'bron index'
     try:
         conn.execute("SET maintenance_work_mem = '3GB'")  # the graph fits in memory: a build of minutes, not hours
         conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
