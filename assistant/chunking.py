@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -153,8 +154,17 @@ def _bounded(sentences: list[Sentence], limit: int) -> list[Sentence]:
     return pieces
 
 
-def chunk_section(doc_id: str, section: Section, index: int, target_chars: int, overlap: int) -> list[Chunk]:
-    """Group a section's sentences into chunks of about ``target_chars`` (never more, bar one sentence's cut)."""
+def chunk_section(
+    doc_id: str,
+    section: Section,
+    index: int,
+    target_chars: int,
+    overlap: int,
+    page_of_line: Callable[[int], int | None] = lambda _line: None,
+) -> list[Chunk]:
+    """Group a section's sentences into chunks of about ``target_chars`` (never more, bar one sentence's cut).
+
+    ``page_of_line`` gives the page of a line of the file for paged formats (PDF)."""
     sentences = _bounded(split_sentences(section.text), target_chars)
     chunks: list[Chunk] = []
     i = 0
@@ -166,17 +176,20 @@ def chunk_section(doc_id: str, section: Section, index: int, target_chars: int, 
             j += 1
         start, end = sentences[i].start, sentences[j - 1].end
         text = section.text[start:end]
+        start_line, end_line = section.line_at(start), section.line_at(max(start, end - 1))
         chunks.append(
             Chunk(
                 chunk_id=f"{doc_id}#{index}.{len(chunks)}",
                 doc_id=doc_id,
                 section=section.title,
                 text=text,
-                start_line=section.line_at(start),
-                end_line=section.line_at(max(start, end - 1)),
+                start_line=start_line,
+                end_line=end_line,
                 start_char=start,
                 end_char=end,
                 text_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+                start_page=page_of_line(start_line),
+                end_page=page_of_line(end_line),
             )
         )
         if j >= len(sentences):
@@ -189,5 +202,5 @@ def chunk_document(document: Document, target_chars: int, overlap: int) -> list[
     """All chunks of a document, section by section (chunks never cross sections)."""
     chunks: list[Chunk] = []
     for index, section in enumerate(document.sections):
-        chunks.extend(chunk_section(document.doc_id, section, index, target_chars, overlap))
+        chunks.extend(chunk_section(document.doc_id, section, index, target_chars, overlap, document.page_of_line))
     return chunks

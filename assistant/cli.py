@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from assistant.errors import BronError
-from assistant.texts import TEXT
+from assistant.texts import TEXT, where
 from assistant.types import Mode
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -172,11 +172,11 @@ def _print_answer(answer) -> None:
         authors = ", ".join(c.authors)
         meta = " · ".join(x for x in (authors, str(c.year) if c.year else "") if x)
         echo(f"[{c.n}] {c.title}{' (' + meta + ')' if meta else ''}")
-        echo(f"    § {c.section}, {text['lines']} {c.start_line}–{c.end_line}")
+        echo(f"    § {c.section}, {where(text, c.start_line, c.end_line, c.start_page, c.end_page)}")
         echo("    " + c.text)
     for aside in answer.set_aside:
-        where = f"{aside.title} § {aside.section}, {text['lines']} {aside.start_line}–{aside.end_line}"
-        echo(f"\n{text['set_aside']}: {where} (“{aside.instruction}”)")
+        at = where(text, aside.start_line, aside.end_line, aside.start_page, aside.end_page)
+        echo(f"\n{text['set_aside']}: {aside.title} § {aside.section}, {at} (“{aside.instruction}”)")
     echo(f"\n({answer.timings.get('total', 0):.1f} s)")
 
 

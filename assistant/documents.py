@@ -19,19 +19,21 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant import formats
 from assistant.errors import DocumentError
 from assistant.types import Document, DocumentMeta, Language, Section
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = formats.TEXT_SUFFIXES + formats.PDF_SUFFIXES + formats.DOCX_SUFFIXES + formats.HTML_SUFFIXES
 META_SUFFIX = ".meta.json"
 UNTITLED_SECTION = "Hoofdtekst"
 
 _PAGE_NUMBER = re.compile(r"^\s*\d{1,4}\s*$")
 _HYPHEN_AT_END = re.compile(r"(\w+)-$")
 _LONGEST_WORD = 100  # a "word" longer than this before a line-end hyphen is not one to rejoin
-MAX_FILE_BYTES = 20_000_000
+MAX_FILE_BYTES = 20_000_000  # of text; a PDF or Word file may be larger (its text is what counts)
+MAX_BINARY_BYTES = 200_000_000
 _WORD = re.compile(r"\w+(?:-\w+)*")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -178,12 +180,14 @@ def _normalise_spaces(section: Section) -> Section:
     return Section(title=section.title, text="".join(out), line_starts=shifted)
 
 
-def read_meta(path: Path) -> DocumentMeta:
-    """Metadata from the ``<name>.meta.json`` file beside a document, or defaults."""
+def read_meta(path: Path, own: formats.FileMeta | None = None) -> DocumentMeta:
+    """Metadata from the ``<name>.meta.json`` file beside a document, over what the file says of
+    itself (``own``: PDF info, DOCX core properties, HTML meta), over defaults."""
+    own = own or formats.FileMeta()
     meta_path = path.with_name(path.stem + META_SUFFIX)
-    fallback_title = path.stem.replace("-", " ").replace("_", " ")
+    fallback_title = own.title or path.stem.replace("-", " ").replace("_", " ")
     if not meta_path.exists():
-        return DocumentMeta(title=fallback_title)
+        return DocumentMeta(title=fallback_title, authors=own.authors, year=own.year)
     try:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -196,8 +200,8 @@ def read_meta(path: Path) -> DocumentMeta:
         raise DocumentError(f"{meta_path}: malformed metadata, {where}: {error['msg']}") from exc
     return DocumentMeta(
         title=meta.title or fallback_title,
-        authors=tuple(meta.authors),
-        year=meta.year,
+        authors=tuple(meta.authors) or own.authors,
+        year=meta.year if meta.year is not None else own.year,
         kind=meta.kind,
         language=meta.language,
     )
@@ -216,34 +220,57 @@ class _MetaFile(BaseModel):
 
 
 def load_document(path: Path) -> Document:
-    """Read, decode and clean one ``.txt`` or ``.md`` file."""
+    """Read and clean one document: ``.txt``/``.md``, PDF, Word (``.docx``) or HTML, told by content."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DocumentError(f"{path}: {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}, skipped")
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    kind = formats.format_of(path, head)
+    limit = MAX_FILE_BYTES if kind in ("text", "html") else MAX_BINARY_BYTES
+    if size > limit:
+        raise DocumentError(f"{path}: {size:,} bytes, over the limit of {limit:,}, skipped")
+    try:
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if kind == "pdf":
+        extracted = formats.read_pdf(path)
+    elif kind == "docx":
+        extracted = formats.read_docx(path)
+    elif kind == "html":
+        extracted = formats.read_html(path, raw_bytes)
+    else:
+        extracted = formats.Extracted(_decode(path, raw_bytes))
+    sections = clean_sections(extracted.text)
+    if not sections:
+        raise DocumentError(f"{path}: contains no text, skipped")
+    for page in extracted.empty_pages:
+        log.warning("%s: page %d has no text layer (scanned?); it is not indexed", path, page)
+    return Document(
+        doc_id=path.stem,
+        path=str(path),
+        meta=read_meta(path, extracted.meta),
+        sections=tuple(sections),
+        content_hash=hashlib.sha256(raw_bytes).hexdigest(),
+        line_pages=extracted.line_pages,
+        source_format=kind,
+    )
+
+
+def _decode(path: Path, raw_bytes: bytes) -> str:
+    """A text file's characters: UTF-8, or UTF-16 with a byte-order mark."""
     # UTF-16 with a byte-order mark (what Windows' Notepad writes as "Unicode") is read as such;
     # without one, zero bytes mean a binary file.
     encoding = "utf-16" if raw_bytes[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
     if encoding != "utf-16" and b"\x00" in raw_bytes[:4096]:
         raise DocumentError(f"{path}: looks binary, skipped")
     try:
-        raw = raw_bytes.decode(encoding)
+        return raw_bytes.decode(encoding)
     except UnicodeDecodeError as exc:
         name = "UTF-16" if encoding == "utf-16" else "UTF-8"
         raise DocumentError(f"{path}: not {name} text (byte {exc.start}), skipped") from exc
-    sections = clean_sections(raw)
-    if not sections:
-        raise DocumentError(f"{path}: contains no text, skipped")
-    return Document(
-        doc_id=path.stem,
-        path=str(path),
-        meta=read_meta(path),
-        sections=tuple(sections),
-        content_hash=hashlib.sha256(raw_bytes).hexdigest(),
-    )
 
 
 def iter_document_paths(folder: Path, skipped: list[SkippedFile] | None = None) -> Iterator[Path]:
@@ -305,3 +332,26 @@ def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
     for item in skipped:
         log.warning("skipped %s: %s", item.path, item.reason)
     return documents, skipped
+
+
+def corpus_hashes(folder: Path, known: dict[str, str]) -> dict[str, str]:
+    """Content hash by doc id of every usable document in ``folder``, as ``load_corpus`` would give.
+
+    A file whose bytes hash to what ``known`` has for its doc id is not parsed again (reading a
+    long PDF takes seconds); only new or changed files are loaded, to leave out those that are
+    not usable.
+    """
+    if not folder.is_dir():
+        raise DocumentError(f"{folder}: no such folder of documents")
+    hashes: dict[str, str] = {}
+    for path in iter_document_paths(folder):
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or path.stem in hashes:
+            continue
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if known.get(path.stem) != digest:
+                load_document(path)  # raises for a file that would be skipped
+        except (OSError, DocumentError):
+            continue
+        hashes[path.stem] = digest
+    return hashes

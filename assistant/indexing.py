@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.chunking import chunk_document
-from assistant.documents import SkippedFile, load_corpus
+from assistant.documents import SkippedFile, corpus_hashes, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
 from assistant.manifest import Identity, IndexedDocument, Manifest, SectionSpan
@@ -128,12 +128,11 @@ def _has_units(settings: Settings) -> bool:
 
 def corpus_changes(settings: Settings, manifest: Manifest) -> list[str]:
     """What differs between the corpus folder and an index manifest: '+ new', '- gone', '~ changed' doc ids."""
+    indexed = manifest.content_hashes()
     try:
-        documents, _ = load_corpus(settings.corpus_dir)
+        current = corpus_hashes(settings.corpus_dir, indexed)
     except DocumentError:
         return []  # an index opened without its corpus folder is still usable as it is
-    indexed = manifest.content_hashes()
-    current = {d.doc_id: d.content_hash for d in documents}
     changes = [f"+ {d}" for d in current if d not in indexed]
     changes += [f"- {d}" for d in indexed if d not in current]
     changes += [f"~ {d}" for d in current if d in indexed and current[d] != indexed[d]]

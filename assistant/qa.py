@@ -241,7 +241,9 @@ class Assistant:
                 continue
             c = hit.chunk
             title = self._document(c.doc_id).title
-            aside.append(SetAside(c.doc_id, title, c.section, c.start_line, c.end_line, instruction))
+            aside.append(
+                SetAside(c.doc_id, title, c.section, c.start_line, c.end_line, instruction, c.start_page, c.end_page)
+            )
         return kept, aside
 
     def _abstain_reason(self, selection: Selection) -> str:
@@ -338,6 +340,8 @@ class Assistant:
             authors=doc.authors,
             year=doc.year,
             supporting_sentence=supporting,
+            start_page=chunk.start_page,
+            end_page=chunk.end_page,
         )
 
 

@@ -49,7 +49,7 @@ from assistant.errors import BronError, Cancelled, InputError
 from assistant.files import atomic_write_text
 from assistant.prompting import format_passages, load_template
 from assistant.qa import Assistant
-from assistant.texts import TEXT
+from assistant.texts import TEXT, where
 from assistant.types import Chunk, Failure, Hit, Mode
 
 SUMMARY_FORMAT = 2
@@ -65,10 +65,12 @@ class SourceRef:
     section: str
     start_line: int
     end_line: int
+    start_page: int | None = None
+    end_page: int | None = None
 
     def label(self, language: str) -> str:
-        lines = "regels" if language == "nl" else "lines"
-        return f"[{self.doc} §{self.section}, {lines} {self.start_line}–{self.end_line}]"
+        at = where(TEXT[language], self.start_line, self.end_line, self.start_page, self.end_page)
+        return f"[{self.doc} §{self.section}, {at}]"
 
 
 @dataclass
@@ -110,7 +112,7 @@ class SectionSummary:
 
 
 def _ref(chunk: Chunk) -> SourceRef:
-    return SourceRef(chunk.doc_id, chunk.section, chunk.start_line, chunk.end_line)
+    return SourceRef(chunk.doc_id, chunk.section, chunk.start_line, chunk.end_line, chunk.start_page, chunk.end_page)
 
 
 def _hit(chunk: Chunk) -> Hit:

@@ -54,6 +54,7 @@ TEXT: dict[str, dict[str, str]] = {
         "search_query": "Gezocht met",
         "supporting": "De gemarkeerde zin steunt het antwoord.",
         "lines": "regels",
+        "pages": "p.",
         "your_question": "Vraag",
         "stale": "Let op: de documentenmap is veranderd sinds het indexeren ({changes}). Draai `bron index` om de "
         "index bij te werken; tot dan antwoordt bron uit de oude index.",
@@ -127,6 +128,7 @@ TEXT: dict[str, dict[str, str]] = {
         "search_query": "Searched with",
         "supporting": "The highlighted sentence supports the answer.",
         "lines": "lines",
+        "pages": "p.",
         "your_question": "Question",
         "stale": "Note: the documents folder changed since indexing ({changes}). Run `bron index` to update the "
         "index; until then bron answers from the old index.",
@@ -153,3 +155,12 @@ TEXT: dict[str, dict[str, str]] = {
         "cli_abstained": "[no answer found]",
     },
 }
+
+
+def where(text: dict[str, str], start_line: int, end_line: int, start_page: int | None, end_page: int | None) -> str:
+    """Where a passage is in its file: its pages for a paged format ("p. 12–13"), else its lines."""
+    if start_page is not None:
+        last = end_page if end_page is not None else start_page
+        pages = str(start_page) if last == start_page else f"{start_page}–{last}"
+        return f"{text['pages']} {pages}"
+    return f"{text['lines']} {start_line}–{end_line}"

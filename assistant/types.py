@@ -53,6 +53,15 @@ class Document:
     meta: DocumentMeta
     sections: tuple[Section, ...]
     content_hash: str
+    # The page of each line of the extracted text (line n is line_pages[n - 1]); empty for unpaged formats.
+    line_pages: tuple[int, ...] = ()
+    source_format: str = "text"  # 'text', 'pdf', 'docx' or 'html'
+
+    def page_of_line(self, line: int) -> int | None:
+        """The (1-based) page a line of the extracted text is on, None for unpaged formats."""
+        if not self.line_pages:
+            return None
+        return self.line_pages[min(max(line, 1), len(self.line_pages)) - 1]
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class Chunk:
     start_char: int
     end_char: int
     text_hash: str
+    start_page: int | None = None  # for paged formats (PDF): the pages the passage is on
+    end_page: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +110,8 @@ class Citation:
     authors: tuple[str, ...] = ()
     year: int | None = None
     supporting_sentence: str = ""
+    start_page: int | None = None  # paged formats (PDF) only
+    end_page: int | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -169,6 +182,8 @@ class SetAside:
     start_line: int
     end_line: int
     instruction: str  # the words that read as an instruction
+    start_page: int | None = None
+    end_page: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

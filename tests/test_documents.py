@@ -71,13 +71,15 @@ def test_unusable_files_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 in de wijk".encode("latin-1"))
     (tmp_path / "plaatje.txt").write_bytes(b"\x89PNG\x00\x00\x01")
     (tmp_path / "rapport.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "rapport.odt").write_bytes(b"PK\x03\x04")
     (tmp_path / "leeg.md").write_text("   \n", encoding="utf-8")
     documents, skipped = load_corpus(tmp_path)
     assert [d.doc_id for d in documents] == ["goed"]
     reasons = {s.path.name: s.reason for s in skipped}
     assert "not UTF-8" in reasons["latin1.txt"]
     assert "binary" in reasons["plaatje.txt"]
-    assert "unsupported" in reasons["rapport.pdf"]
+    assert "not a readable PDF" in reasons["rapport.pdf"]
+    assert "unsupported" in reasons["rapport.odt"]
     assert "no text" in reasons["leeg.md"]
 
 

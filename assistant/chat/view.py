@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from assistant.manifest import Manifest
+from assistant.texts import where
 from assistant.types import Answer, Citation, Mode, SetAside
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -124,7 +125,7 @@ def _citation_card(c: Citation, turn: int, open_: bool, text: dict[str, str]) ->
         f"<details class='bron-source' id='{source_id(turn, c.n)}'{' open' if open_ else ''}>"
         f"<summary><span class='bron-n'>[{c.n}]</span> <strong>{escape(c.title)}</strong>"
         f"{' — ' + escape(meta) if meta else ''}<br><span class='bron-where'>§ {escape(c.section)} · "
-        f"{text['lines']} {c.start_line}–{c.end_line}</span></summary>"
+        f"{where(text, c.start_line, c.end_line, c.start_page, c.end_page)}</span></summary>"
         f"<p class='bron-passage'>{highlight(c.text, c.supporting_sentence)}</p></details>"
     )
 
@@ -152,9 +153,10 @@ def sources_html(turns: list[dict], text: dict[str, str]) -> str:
 
 
 def _set_aside_note(aside: SetAside, text: dict[str, str]) -> str:
-    where = f"{aside.title} § {aside.section} ({text['lines']} {aside.start_line}–{aside.end_line})"
+    at = where(text, aside.start_line, aside.end_line, aside.start_page, aside.end_page)
+    place = f"{aside.title} § {aside.section} ({at})"
     return (
-        f"<div class='bron-set-aside'>⚠️ {escape(text['set_aside'])}: {escape(where)} — "
+        f"<div class='bron-set-aside'>⚠️ {escape(text['set_aside'])}: {escape(place)} — "
         f"“{escape(aside.instruction)}”</div>"
     )
 
