@@ -55,7 +55,11 @@ class BronGroup(click.Group):
     "since it may hold a password.",
 )
 @click.option(
-    "--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of .txt/.md documents."
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of documents: PDF, Word (.docx), HTML, .txt and .md.",
 )
 @click.option("--model", "llm", default=None, help="LLM: gemma3-270m, smollm2-135m or a path to a GGUF file.")
 @click.option("--threads", "n_threads", type=int, default=None, help="CPU threads for the LLM.")

@@ -178,20 +178,26 @@ def _pdf_lines(textpage, page_number: int) -> list[_Line]:
                 chars.append((" ", left, bottom, right, top, size))
             continue
         if chars:
-            body = [c for c in chars if c[0] != " "]
-            last = body[-1] if body else chars[-1]
-            line_size = statistics.median(c[5] for c in body) if body else size
-            same_line = bottom < last[4] and top > last[2]
-            raised_small = size < 0.8 * line_size and bottom > last[2] + 0.25 * line_size
+            body = [c for c in chars if c[0] != " "] or chars
+            last = body[-1]
+            line_size = statistics.median(c[5] for c in body)
+            # the line's extent so far, not the last character's: a full stop after a quote mark
+            # lies wholly below the quote mark, yet on the same line
+            line_bottom, line_top = min(c[2] for c in body), max(c[4] for c in body)
+            same_line = bottom < line_top and top > line_bottom
+            raised_small = size < 0.8 * line_size and bottom > line_bottom + 0.25 * line_size
             if raised_small and ch.isdigit():
                 continue  # a footnote mark
             if not same_line or left < last[1] - 1 or left - last[3] > 1.2 * line_size:
                 flush()  # another line, or the same baseline in the next column
-            elif left - last[3] > 0.25 * line_size and chars[-1][0] != " ":
+            elif left - last[3] > 0.25 * line_size and chars[-1][0] != " " and ch not in _NO_SPACE_BEFORE:
                 chars.append((" ", last[3], last[2], left, last[4], line_size))
         chars.append((ch, left, bottom, right, top, size))
     flush()
     return lines
+
+
+_NO_SPACE_BEFORE = set(",.;:!?)]’”»%")
 
 
 def _charbox(textpage, index: int) -> tuple[float, float, float, float]:

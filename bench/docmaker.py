@@ -171,3 +171,31 @@ def make_html(document: Document, path: Path) -> None:
 """,
         encoding="utf-8",
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.docmaker OUT [pdf|docx|html]``: the bundled corpus as files of one format in OUT."""
+    import argparse
+    import shutil
+
+    from assistant.documents import load_corpus
+    from assistant.settings import bundled
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("kind", nargs="?", default="pdf", choices=["pdf", "docx", "html"])
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    corpus = bundled("corpus")
+    documents, _ = load_corpus(corpus)
+    for document in documents:
+        target = args.out / f"{document.doc_id}.{args.kind}"
+        {"pdf": make_pdf, "docx": make_docx, "html": make_html}[args.kind](document, target)
+        meta = corpus / f"{document.doc_id}.meta.json"
+        if meta.exists():
+            shutil.copy(meta, args.out / meta.name)
+        print(target)
+
+
+if __name__ == "__main__":
+    main()

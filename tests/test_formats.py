@@ -84,6 +84,15 @@ def test_pdf_running_header_page_numbers_and_footnote_do_not_enter_the_text(pdf_
     assert max(p.page for p in placed) >= 5  # the test is about a real multi-page PDF
 
 
+def test_punctuation_stays_where_it_was_written(pdf_article, reference):
+    """PDFium boxes a full stop after a quote mark wholly below it, and narrow glyphs leave gaps:
+    neither may move the stop to another line or put a space before it."""
+    text = body_text(load_document(pdf_article[0]))
+    assert "‘verkleurd’. Terecht" in text
+    space_before = re.compile(r"\s[,.;:!?]")
+    assert len(space_before.findall(text)) == len(space_before.findall(body_text(reference[ARTICLE])))
+
+
 def test_two_columns_read_in_order_although_drawn_interleaved(pdf_article, reference):
     path, _ = pdf_article
     text = body_text(load_document(path))
