@@ -117,8 +117,9 @@ def prepare_command(ctx):
 
 @main.command("index")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of reusing unchanged passages.")
+@click.option("--watch", is_flag=True, help="Stay running and update the index whenever the corpus folder changes.")
 @click.pass_context
-def index_command(ctx, rebuild):
+def index_command(ctx, rebuild, watch):
     """Build or update the index over the corpus folder."""
     from tqdm import tqdm
 
@@ -134,8 +135,26 @@ def index_command(ctx, rebuild):
         bar.n = done
         bar.refresh()
 
+    if watch:
+        from assistant.watch import watch_index
+
+        bar.close()
+
+        def on_update(report, error) -> None:
+            if error is not None:
+                click.echo(f"error: {error} (the index is unchanged; waiting for the next change)", err=True)
+            else:
+                _echo_index_report(settings, report)
+
+        click.echo(f"watching {settings.corpus_dir} (Ctrl-C stops)")
+        watch_index(settings, embedder, on_update)
+        return
     report = build_index(settings, embedder, rebuild=rebuild, progress=progress)
     bar.close()
+    _echo_index_report(settings, report)
+
+
+def _echo_index_report(settings, report) -> None:
     for item in report.skipped:
         click.echo(f"skipped {item.path}: {item.reason}", err=True)
     if report.unchanged:

@@ -308,8 +308,14 @@ def iter_document_paths(folder: Path, skipped: list[SkippedFile] | None = None) 
     yield from sorted(found)
 
 
-def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
-    """Load every supported document in a folder; unusable files are reported, not fatal."""
+def load_corpus(
+    folder: Path, cache: dict[tuple[str, str], Document] | None = None
+) -> tuple[list[Document], list[SkippedFile]]:
+    """Load every supported document in a folder; unusable files are reported, not fatal.
+
+    ``cache`` (path and content hash to document) spares a long-running caller (``bron index
+    --watch``) parsing unchanged files again; it is updated with what is read.
+    """
     if not folder.is_dir():
         raise DocumentError(f"{folder}: no such folder of documents")
     documents: list[Document] = []
@@ -320,7 +326,7 @@ def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
             skipped.append(SkippedFile(path, f"unsupported file type '{path.suffix or path.name}'"))
             continue
         try:
-            document = load_document(path)
+            document = _load_cached(path, cache) if cache is not None else load_document(path)
         except DocumentError as exc:
             skipped.append(SkippedFile(path, str(exc)))
             continue
@@ -332,6 +338,18 @@ def load_corpus(folder: Path) -> tuple[list[Document], list[SkippedFile]]:
     for item in skipped:
         log.warning("skipped %s: %s", item.path, item.reason)
     return documents, skipped
+
+
+def _load_cached(path: Path, cache: dict[tuple[str, str], Document]) -> Document:
+    try:
+        key = (str(path), hashlib.sha256(path.read_bytes()).hexdigest())
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if key not in cache:
+        for old in [k for k in cache if k[0] == key[0]]:
+            del cache[old]  # the file's previous content
+        cache[key] = load_document(path)
+    return cache[key]
 
 
 def corpus_hashes(folder: Path, known: dict[str, str]) -> dict[str, str]:

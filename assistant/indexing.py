@@ -140,18 +140,22 @@ def corpus_changes(settings: Settings, manifest: Manifest) -> list[str]:
 
 
 def build_index(
-    settings: Settings, embedder: Embedder, rebuild: bool = False, progress: Progress | None = None
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    documents_cache: dict[tuple[str, str], Document] | None = None,
 ) -> IndexReport:
     """Index ``settings.corpus_dir`` into ``settings.index_path`` (or PostgreSQL with ``store``); skip work
-    that is done.
+    that is done. ``documents_cache`` keeps parsed files between builds of one process (``--watch``).
 
     One writer at a time: a second ``bron index`` on the same index gets ``IndexBusyError``.
     """
     if settings.store_dsn:
-        return _build_pg_index(settings, embedder, rebuild, progress)
+        return _build_pg_index(settings, embedder, rebuild, progress, documents_cache)
     refuse_foreign_folder(settings.index_path)  # before creating a lock file beside it
     with writer_lock(settings.index_path):
-        return _build_index(settings, embedder, rebuild, progress)
+        return _build_index(settings, embedder, rebuild, progress, documents_cache)
 
 
 @dataclass
@@ -207,17 +211,25 @@ def _embed(
     return _Embedded(chunks, texts, vectors, unit_keys, unit_vectors, len(todo), len(unit_todo))
 
 
-def _read_corpus(settings: Settings) -> tuple[list[Document], IndexReport, dict[str, str]]:
+def _read_corpus(
+    settings: Settings, cache: dict[tuple[str, str], Document] | None
+) -> tuple[list[Document], IndexReport, dict[str, str]]:
     """The corpus's documents, the report begun, and each document's content hash."""
-    documents, skipped = load_corpus(settings.corpus_dir)
+    documents, skipped = load_corpus(settings.corpus_dir, cache)
     if not documents:
-        raise DocumentError(f"no readable .txt or .md documents in {settings.corpus_dir}")
+        raise DocumentError(f"no readable documents (PDF, DOCX, HTML, TXT, MD) in {settings.corpus_dir}")
     report = IndexReport(documents=len(documents), skipped=skipped)
     return documents, report, {d.doc_id: d.content_hash for d in documents}
 
 
-def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
-    documents, report, doc_hashes = _read_corpus(settings)
+def _build_index(
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool,
+    progress: Progress | None,
+    cache: dict[tuple[str, str], Document] | None,
+) -> IndexReport:
+    documents, report, doc_hashes = _read_corpus(settings, cache)
     identity = identity_for(settings, embedder)
     if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
         report.unchanged = True
@@ -234,14 +246,20 @@ def _build_index(settings: Settings, embedder: Embedder, rebuild: bool, progress
     return report
 
 
-def _build_pg_index(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> IndexReport:
+def _build_pg_index(
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool,
+    progress: Progress | None,
+    cache: dict[tuple[str, str], Document] | None,
+) -> IndexReport:
     """The same build into PostgreSQL: vectors reused by text hash from the current generation."""
     from assistant.evidence import corpus_vocabulary
     from assistant.pg_store import PgIndex, save_pg_index
 
     dsn = settings.store_dsn
     assert dsn
-    documents, report, doc_hashes = _read_corpus(settings)
+    documents, report, doc_hashes = _read_corpus(settings, cache)
     identity = identity_for(settings, embedder)
     try:
         old: PgIndex | None = PgIndex.open(dsn, settings.index_name, identity)
