@@ -128,7 +128,7 @@ class _Line:
     page: int
 
 
-def _pdf_lines(textpage, page_number: int) -> list[_Line]:
+def pdf_lines(textpage, page_number: int) -> list[_Line]:
     """The page's text as line fragments in PDFium's order, with boxes and font sizes.
 
     A fragment ends where PDFium ends a line (a generated line break) or where the next character
@@ -237,7 +237,7 @@ def _gutter(lines: list[_Line], width: float) -> float | None:
     return None
 
 
-def _reading_order(lines: list[_Line], width: float) -> list[_Line]:
+def reading_order(lines: list[_Line], width: float) -> list[_Line]:
     """Lines top to bottom; on a two-column page, each band between full-width lines column by column."""
     rows = _merge_rows(lines)
     gutter = _gutter(rows, width)
@@ -296,7 +296,7 @@ def read_pdf(path: Path) -> Extracted:
             page = pdf[number - 1]
             textpage = page.get_textpage()
             try:
-                pages.append(_reading_order(_pdf_lines(textpage, number), page.get_width()))
+                pages.append(reading_order(pdf_lines(textpage, number), page.get_width()))
             finally:
                 textpage.close()
                 page.close()

@@ -55,6 +55,8 @@ TEXT: dict[str, dict[str, str]] = {
         "supporting": "De gemarkeerde zin steunt het antwoord.",
         "lines": "regels",
         "pages": "p.",
+        "original": "In het origineel",
+        "original_missing": "Het origineel is niet te tonen",
         "your_question": "Vraag",
         "stale": "Let op: de documentenmap is veranderd sinds het indexeren ({changes}). Draai `bron index` om de "
         "index bij te werken; tot dan antwoordt bron uit de oude index.",
@@ -129,6 +131,8 @@ TEXT: dict[str, dict[str, str]] = {
         "supporting": "The highlighted sentence supports the answer.",
         "lines": "lines",
         "pages": "p.",
+        "original": "In the original",
+        "original_missing": "The original cannot be shown",
         "your_question": "Question",
         "stale": "Note: the documents folder changed since indexing ({changes}). Run `bron index` to update the "
         "index; until then bron answers from the old index.",

@@ -88,7 +88,9 @@ def test_question_asked_with_enter_shows_a_cited_answer(page, tmp_path):
     card = page.locator(f"#bron-sources {href}")
     page.wait_for_function("id => document.getElementById(id).open", arg=href[1:])
     assert "bron-active" in card.get_attribute("class")
-    assert card.locator("mark").count() == 1  # the supporting sentence is highlighted inside the passage
+    assert card.locator(".bron-passage mark").count() == 1  # the supporting sentence is highlighted in the passage
+    # and the passage in its original file: the lines, numbered, the sentence marked
+    page.wait_for_selector(f"#bron-sources {href} details.bron-original[open] table.bron-lines mark")
     sources = page.inner_text("#bron-sources")
     assert "Op zoek naar nieuwe strategieën" in sources and "Uitermark" in sources and "regels" in sources
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
@@ -184,3 +186,56 @@ def test_a_hostile_document_is_shown_as_text_and_loads_nothing(poisoned_server):
         browser.close()
     assert dialogs == []  # no script ran
     assert hosts <= {"127.0.0.1"}, hosts  # nothing was fetched from the document's addresses
+
+
+@pytest.fixture(scope="module")
+def pdf_server(real_cache, real_embedder, tmp_path_factory):
+    """A chat over the article as a two-column journal PDF."""
+    from assistant.documents import load_document
+    from assistant.indexing import build_index
+    from assistant.settings import load_settings
+    from bench.docmaker import make_pdf
+    from tests.fakes import CORPUS
+
+    root = tmp_path_factory.mktemp("pdf-chat")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    make_pdf(load_document(CORPUS / "uitermark-duyvendak-menging.txt"), corpus / "menging.pdf")
+    settings = load_settings("test", cache_dir=real_cache, index_dir=root / "index", corpus_dir=corpus)
+    build_index(settings, real_embedder)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = ChatApp(settings).launch("127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_a_pdf_citation_opens_the_rendered_page_with_the_sentence_marked(pdf_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        hosts = set()
+        page.on("request", lambda r: hosts.add(urlparse(r.url).hostname))
+        page.goto(pdf_server)
+        page.wait_for_selector("#bron-q textarea")
+        page.click("#bron-q textarea")
+        page.keyboard.type("Sinds wanneer wordt het beleid van gemengd bouwen gevoerd?")
+        page.keyboard.press("Enter")
+        status, _ = _wait_for_status(page, "Klaar in")
+        assert "1990" in page.locator("#bron-chat [data-testid=bot]").last.inner_text()
+        page.wait_for_selector("#bron-sources img.bron-page", state="attached", timeout=60_000)
+        link = page.locator("#bron-chat a.bron-cite").first
+        href = link.get_attribute("href")
+        link.click()  # the citation opens its card and, in it, the page
+        image = page.locator(f"#bron-sources {href} details.bron-original[open] img.bron-page")
+        image.wait_for(state="visible")
+        assert image.get_attribute("src").startswith("data:image/png;base64,")  # rendered, not a file served
+        assert page.locator(f"#bron-sources {href} .bron-where").inner_text().split("· ")[-1].startswith("p. ")
+        assert image.evaluate("img => img.naturalWidth") > 500
+        image.screenshot(path=str(tmp_path / "page.png"))
+        assert (tmp_path / "page.png").stat().st_size > 10_000
+        browser.close()
+    assert hosts <= {"127.0.0.1"}, hosts

@@ -39,6 +39,22 @@ def test_sources_panel_shows_card_with_metadata_and_no_markup_from_documents():
     assert "Wat daalt? (huur)" in html  # the rewritten query is shown
 
 
+def test_a_pdf_citation_names_its_pages_and_the_original_sits_in_its_card():
+    from dataclasses import replace
+
+    from assistant.original import Original
+
+    answer = _answer()
+    paged = replace(answer, citations=[replace(answer.citations[0], start_page=4, end_page=5)])
+    page = Original(html="<img class='bron-page' src='data:image/png;base64,AAAA'>")
+    html = sources_html([{"question": "q", "answer": paged, "originals": {1: page}}], NL)
+    assert "p. 4–5" in html and "regels 3–9" not in html
+    assert "<details class='bron-original'><summary>In het origineel (p. 4–5)</summary><img" in html
+    note = Original(note="<b>menging.pdf</b> changed since it was indexed")
+    html = sources_html([{"question": "q", "answer": answer, "originals": {1: note}}], NL)
+    assert "Het origineel is niet te tonen: &lt;b&gt;menging.pdf&lt;/b&gt; changed" in html
+
+
 def test_each_mode_says_what_happened():
     quotes = [Quote(1, "De huur daalt <b>sterk</b>.", 0.9)]
     extractive = _answer("extractive", "“De huur daalt sterk.” [1]", quotes=quotes)

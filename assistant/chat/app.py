@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a private tool
 
@@ -27,11 +28,14 @@ from assistant.errors import BronError, Cancelled, InputError
 from assistant.followup import standalone_query
 from assistant.indexing import corpus_changes
 from assistant.model_files import BUILTIN_LLMS
+from assistant.original import Original
+from assistant.original import show as show_original
 from assistant.qa import Assistant, validate_question
 from assistant.settings import Settings
 from assistant.store import MANIFEST
 from assistant.texts import TEXT
 from assistant.types import LANGUAGES as DOCUMENT_LANGUAGES
+from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -265,13 +269,18 @@ class ChatApp:
                     yield update(value)
                 else:
                     turn["answer"] = value
-                    yield update(
-                        self.text["done"].format(
-                            seconds=value.timings.get("total", 0.0),
-                            passages=len(value.citations),
-                            model=self.model_label() if self.settings.llm_url else assistant.settings.llm,
-                        )
+                    done = self.text["done"].format(
+                        seconds=value.timings.get("total", 0.0),
+                        passages=len(value.citations),
+                        model=self.model_label() if self.settings.llm_url else assistant.settings.llm,
                     )
+                    yield update(done)
+                    # Then each cited passage in its original (a PDF page is rendered): for the newest
+                    # answer only, so the page does not carry every earlier answer's images.
+                    for earlier in turns[:-1]:
+                        earlier.pop("originals", None)
+                    turn["originals"] = self._originals(value, assistant)
+                    yield update(done)
                 return
         finally:
             # Also reached when the browser goes away mid-answer: stop the model, free the queue.
@@ -279,6 +288,24 @@ class ChatApp:
                 stop.set()
                 worker.join()
             stop.clear()
+
+    def _originals(self, answer: Answer, assistant: Assistant) -> dict[int, Original]:
+        """Each citation's passage as it is in its file, by citation number."""
+        shown: dict[int, Original] = {}
+        for c in answer.citations:
+            try:
+                doc = assistant.index.manifest.document(c.doc)
+                sentence = c.supporting_sentence or c.text
+                shown[c.n] = show_original(
+                    Path(doc.path), self.settings.corpus_dir, doc.content_hash, c.start_page, c.start_line,
+                    c.end_line, sentence,
+                )  # fmt: skip
+            except BronError as exc:
+                shown[c.n] = Original(note=public_message(str(exc)))
+            except Exception:  # a file PDFium cannot render must not cost the answer
+                log.exception("showing the original of %s failed", c.doc)
+                shown[c.n] = Original(note=self.text["internal_error"])
+        return shown
 
     def stop(self, request: gr.Request | None = None) -> str:
         """Stop this session's generation, or its question still waiting in the queue."""

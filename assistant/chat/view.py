@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from assistant.manifest import Manifest
+from assistant.original import Original
 from assistant.texts import where
 from assistant.types import Answer, Citation, Mode, SetAside
 
@@ -119,14 +120,20 @@ def highlight(passage: str, sentence: str) -> str:
     return safe
 
 
-def _citation_card(c: Citation, turn: int, open_: bool, text: dict[str, str]) -> str:
+def _citation_card(c: Citation, turn: int, open_: bool, text: dict[str, str], original: Original | None) -> str:
     meta = " · ".join(x for x in (", ".join(c.authors), str(c.year) if c.year else "") if x)
+    at = where(text, c.start_line, c.end_line, c.start_page, c.end_page)
+    shown = ""
+    if original is not None:
+        # server-made HTML (a rendered page as a data: image, or escaped lines); a note is escaped here
+        body = original.html or f"<p class='bron-note'>{escape(text['original_missing'])}: {escape(original.note)}</p>"
+        shown = f"<details class='bron-original'><summary>{text['original']} ({at})</summary>{body}</details>"
     return (
         f"<details class='bron-source' id='{source_id(turn, c.n)}'{' open' if open_ else ''}>"
         f"<summary><span class='bron-n'>[{c.n}]</span> <strong>{escape(c.title)}</strong>"
         f"{' — ' + escape(meta) if meta else ''}<br><span class='bron-where'>§ {escape(c.section)} · "
-        f"{where(text, c.start_line, c.end_line, c.start_page, c.end_page)}</span></summary>"
-        f"<p class='bron-passage'>{highlight(c.text, c.supporting_sentence)}</p></details>"
+        f"{at}</span></summary>"
+        f"<p class='bron-passage'>{highlight(c.text, c.supporting_sentence)}</p>{shown}</details>"
     )
 
 
@@ -143,7 +150,8 @@ def sources_html(turns: list[dict], text: dict[str, str]) -> str:
         query = answer.search_query or turn["question"]
         if " ".join(query.split()) != " ".join(turn["question"].split()):
             head += f"<div class='bron-query'>{text['search_query']}: <code>{escape(query)}</code></div>"
-        cards = [_citation_card(c, i, newest, text) for c in answer.citations]
+        originals = turn.get("originals", {})
+        cards = [_citation_card(c, i, newest, text, originals.get(c.n)) for c in answer.citations]
         body = "".join(cards) if cards else f"<p class='bron-note'>{text['no_citations']}</p>"
         body += "".join(_set_aside_note(a, text) for a in answer.set_aside)
         blocks.append(f"<section class='bron-turn' data-turn='{i}'>{head}{body}</section>")
@@ -200,6 +208,11 @@ CSS = """
 .bron-evidence ul { margin: 0.2em 0 0 1.2em; }
 .bron-evidence li { font-style: italic; }
 a.bron-cite { font-weight: 600; text-decoration: none; }
+.bron-original summary { color: var(--body-text-color-subdued); font-size: 0.9em; }
+img.bron-page { width: 100%; height: auto; border: 1px solid var(--border-color-primary); }
+table.bron-lines { font-family: monospace; font-size: 0.85em; border-collapse: collapse; }
+table.bron-lines td.bron-ln { color: var(--body-text-color-subdued); padding-right: 8px; text-align: right; }
+table.bron-lines mark { background: #fde68a; color: inherit; }
 """
 
 # Citation links open their source card: one listener for the whole page, so it
@@ -216,6 +229,8 @@ document.addEventListener("click", function (event) {
   if (!card) return;
   document.querySelectorAll(".bron-source.bron-active").forEach(function (el) { el.classList.remove("bron-active"); });
   card.open = true;
+  var original = card.querySelector("details.bron-original");
+  if (original) original.open = true;  // the passage in its original: the page, or the file's lines
   card.classList.add("bron-active");
   card.scrollIntoView({ behavior: "smooth", block: "center" });
 }, true);
