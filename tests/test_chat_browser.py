@@ -2,6 +2,7 @@
 serving the real embedder, index and test LLM on a loopback port.
 """
 
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -189,8 +190,8 @@ def test_a_hostile_document_is_shown_as_text_and_loads_nothing(poisoned_server):
 
 
 @pytest.fixture(scope="module")
-def pdf_server(real_cache, real_embedder, tmp_path_factory):
-    """A chat over the article as a two-column journal PDF."""
+def upload_server(real_cache, real_embedder, tmp_path_factory):
+    """A chat over the review alone, and the article as a two-column journal PDF to upload."""
     from assistant.documents import load_document
     from assistant.indexing import build_index
     from assistant.settings import load_settings
@@ -200,27 +201,39 @@ def pdf_server(real_cache, real_embedder, tmp_path_factory):
     root = tmp_path_factory.mktemp("pdf-chat")
     corpus = root / "corpus"
     corpus.mkdir()
-    make_pdf(load_document(CORPUS / "uitermark-duyvendak-menging.txt"), corpus / "menging.pdf")
+    shutil.copy(CORPUS / "gijsberts-dagevos-interventies-recensie.txt", corpus)
+    pdf = root / "Menging (artikel).pdf"
+    make_pdf(load_document(CORPUS / "uitermark-duyvendak-menging.txt"), pdf)
     settings = load_settings("test", cache_dir=real_cache, index_dir=root / "index", corpus_dir=corpus)
     build_index(settings, real_embedder)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo = ChatApp(settings).launch("127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/"
+    yield f"http://127.0.0.1:{port}/", pdf, corpus
     demo.close()
 
 
-def test_a_pdf_citation_opens_the_rendered_page_with_the_sentence_marked(pdf_server, tmp_path):
+def test_an_uploaded_pdf_is_asked_about_and_its_citation_opens_the_marked_page(upload_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    url, pdf, corpus = upload_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         hosts = set()
         page.on("request", lambda r: hosts.add(urlparse(r.url).hostname))
-        page.goto(pdf_server)
+        page.goto(url)
         page.wait_for_selector("#bron-q textarea")
+        page.get_by_role("tab", name="Documenten").click()
+        page.locator("#bron-upload input[type=file]").set_input_files(str(pdf))
+        page.wait_for_function(
+            "document.querySelector('#bron-upload-status').innerText.startsWith('Klaar')", timeout=240_000
+        )
+        assert "Menging" in page.inner_text("#bron-documents")  # listed with the PDF's own title
+        assert [p.suffix for p in (corpus / "uploads").iterdir()] == [".pdf"]  # stored inside the corpus folder
+
+        page.get_by_role("tab", name="Vragen").click()
         page.click("#bron-q textarea")
         page.keyboard.type("Sinds wanneer wordt het beleid van gemengd bouwen gevoerd?")
         page.keyboard.press("Enter")

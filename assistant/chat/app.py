@@ -26,7 +26,7 @@ import gradio as gr  # noqa: E402  (after the environment it reads)
 from assistant.chat.view import CSS, HEAD, chat_messages, documents_html, sources_html
 from assistant.errors import BronError, Cancelled, InputError
 from assistant.followup import standalone_query
-from assistant.indexing import corpus_changes
+from assistant.indexing import build_index, corpus_changes
 from assistant.model_files import BUILTIN_LLMS
 from assistant.original import Original
 from assistant.original import show as show_original
@@ -36,6 +36,7 @@ from assistant.store import MANIFEST
 from assistant.texts import TEXT
 from assistant.types import LANGUAGES as DOCUMENT_LANGUAGES
 from assistant.types import Answer
+from assistant.uploads import add_uploads, remove_upload, uploaded
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ LANGUAGES = ("auto", *DOCUMENT_LANGUAGES)  # "auto": the question's
 _REFRESH_S = 0.15  # least time between two streamed updates of the page
 _WORKER_POLL_S = 1.0  # how often a waiting answer checks that its worker thread is still alive
 QUEUE_SIZE = 64  # events waiting for a slot; beyond it a client is told the queue is full
-MAX_UPLOAD = "1mb"  # the chat has no upload control; Gradio's upload route refuses anything larger
+UPLOAD_TYPES = (".pdf", ".docx", ".html", ".htm", ".txt", ".md")
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the installed package: its bundled corpus is not ours to write
+MAX_UPLOAD = "50mb"  # documents added from the chat (uploads.MAX_UPLOAD_BYTES); Gradio refuses anything larger
 # Gradio reads these from the environment when launch() gets no value of its own; bron never
 # serves files or opens a public tunnel, whatever the environment says.
 _IGNORED_ENVIRONMENT = ("GRADIO_ALLOWED_PATHS", "GRADIO_SHARE")
@@ -323,6 +326,78 @@ class ChatApp:
         counts = assistant.index.passage_counts()
         return documents_html(assistant.index.manifest, counts, assistant.index.path.name, self.text)
 
+    def _uploads_allowed(self) -> None:
+        corpus = self.settings.corpus_dir.resolve()
+        if corpus.is_relative_to(_PACKAGE_DIR):
+            raise InputError("the bundled corpus of an installed bron is read-only; start the chat with --corpus")
+
+    def add_documents(self, files, request: gr.Request | None = None) -> Iterator[tuple[str, object, object]]:
+        """Store uploaded files in the corpus folder and index them; the chat answers meanwhile."""
+        paths = [Path(str(getattr(f, "name", f))) for f in (files or [])]
+        if not paths:
+            yield self.text["upload_none"], self.documents(), gr.update(choices=self.upload_choices())
+            return
+        try:
+            self._uploads_allowed()
+            added, refused = add_uploads(self.settings.corpus_dir, [(p, p.name) for p in paths])
+        except BronError as exc:
+            yield self.text["error"].format(message=public_message(str(exc))), self.documents(), gr.update()
+            return
+        notes = "".join(f"\n- {public_message(r)}" for r in refused)
+        if not added:
+            yield self.text["upload_nothing_new"] + notes, self.documents(), gr.update()
+            return
+        yield from self._reindex(self.text["upload_indexing"].format(n=len(added)), self.text["upload_done"], notes)
+
+    def remove_document(self, doc_id) -> Iterator[tuple[str, object, object]]:
+        try:
+            self._uploads_allowed()
+            remove_upload(self.settings.corpus_dir, str(doc_id or ""))
+        except BronError as exc:
+            yield self.text["error"].format(message=public_message(str(exc))), self.documents(), gr.update()
+            return
+        yield from self._reindex(self.text["upload_indexing"].format(n=0), self.text["removed"], "")
+
+    def _reindex(self, started: str, finished: str, notes: str) -> Iterator[tuple[str, object, object]]:
+        """Update the index in a thread, reporting progress; questions are answered from the old one meanwhile."""
+        events: queue.Queue = queue.Queue()
+        embedder = self.assistant().embedder
+
+        def work() -> None:
+            try:
+                report = build_index(self.settings, embedder, progress=lambda d, t: events.put(("progress", (d, t))))
+                events.put(("done", report))
+            except BronError as exc:
+                events.put(("error", str(exc)))
+            except Exception:
+                log.exception("indexing the added documents failed")
+                events.put(("error", self.text["internal_error"]))
+
+        threading.Thread(target=work, name="bron-upload-index", daemon=True).start()
+        yield started + notes, self.documents(), gr.update()
+        while True:
+            kind, value = events.get()
+            if kind == "progress":
+                done, total = value
+                yield f"{started} {done}/{total}{notes}", gr.update(), gr.update()
+                continue
+            if kind == "error":
+                yield self.text["error"].format(message=public_message(value)) + notes, self.documents(), gr.update()
+            else:
+                self.assistant()  # open the new index now, not at the next question
+                message = finished.format(docs=value.documents, passages=value.chunks, embedded=value.embedded)
+                yield message + notes, self.documents(), gr.update(choices=self.upload_choices(), value=None)
+            return
+
+    def upload_choices(self) -> list[tuple[str, str]]:
+        """The documents added from the chat, by title, for the remove control."""
+        try:
+            manifest = self.assistant().index.manifest
+        except BronError:
+            return []
+        ids = uploaded(self.settings.corpus_dir)
+        return [(manifest.documents[d].title if d in manifest.documents else d, d) for d in ids]
+
     def document_choices(self) -> list[tuple[str, str]]:
         try:
             documents = self.assistant().index.documents
@@ -439,9 +514,28 @@ class ChatApp:
             )  # fmt: skip
             summary_stop.click(self.stop, None, summary_status, queue=False, api_visibility="private")
             with gr.Tab(t["tab_documents"]) as documents_tab:
+                with gr.Row():
+                    upload = gr.File(
+                        label=t["upload_label"], file_count="multiple", file_types=list(UPLOAD_TYPES),
+                        type="filepath", elem_id="bron-upload",
+                    )  # fmt: skip
+                    with gr.Column():
+                        remove_choice = gr.Dropdown(
+                            choices=self.upload_choices(), label=t["remove_label"], elem_id="bron-remove-doc"
+                        )
+                        remove = gr.Button(t["remove_button"], elem_id="bron-remove")
+                upload_status = gr.Markdown(elem_id="bron-upload-status")
                 documents = gr.HTML(elem_id="bron-documents")
             documents_tab.select(self.documents, None, documents, api_visibility="private")
             demo.load(self.documents, None, documents, api_visibility="private")
+            upload.upload(
+                self.add_documents, [upload], [upload_status, documents, remove_choice],
+                concurrency_limit=1, concurrency_id="index", api_visibility="private",
+            )  # fmt: skip
+            remove.click(
+                self.remove_document, [remove_choice], [upload_status, documents, remove_choice],
+                concurrency_limit=1, concurrency_id="index", api_visibility="private",
+            )  # fmt: skip
 
             answer_inputs = [turns, top_k, model, temperature, language, writer]
             answer_outputs = [chatbot, sources, status, turns]
