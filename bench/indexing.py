@@ -108,3 +108,46 @@ def bench_reindex(settings: Settings, repeats: int, log=print) -> dict:
 
 def _base_env() -> dict:
     return {k: v for k, v in os.environ.items() if not k.startswith("BRON_")}
+
+
+def bench_pdf(settings: Settings, repeats: int, log=print) -> dict:
+    """Pages per second reading PDFs: the bundled texts as journal PDFs (bench.docmaker) and a long report.
+
+    Two figures per run: PDFium's text layer put in reading order (``read_pdf``), and the whole
+    ``load_document`` (that plus cleaning: hyphenation, headings, the line and page maps).
+    """
+    from dataclasses import replace
+
+    from assistant.documents import load_document
+    from assistant.formats import read_pdf
+    from bench.docmaker import make_pdf
+
+    documents, _ = load_corpus(settings.corpus_dir)
+    article = max(documents, key=lambda d: sum(len(s.text) for s in d.sections))
+    report = replace(article, sections=article.sections * 8)  # a long report: the article eight times over
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bron-bench-pdf-") as tmp:
+        files = {"corpus": [], "report": []}
+        for d in documents:
+            path = Path(tmp) / f"{d.doc_id}.pdf"
+            make_pdf(d, path)
+            files["corpus"].append(path)
+        long_pdf = Path(tmp) / "report.pdf"
+        make_pdf(report, long_pdf)
+        files["report"].append(long_pdf)
+        for name, paths in files.items():
+            pages = sum(read_pdf(p).pages for p in paths)  # warm-up and the page count
+            extract, whole = [], []
+            for _ in range(repeats):
+                with Timer() as t:
+                    for p in paths:
+                        read_pdf(p)
+                extract.append(pages / t.seconds)
+                with Timer() as t:
+                    for p in paths:
+                        load_document(p)
+                whole.append(pages / t.seconds)
+            results[name] = {"pages": pages, "extract_pages_s": summary(extract), "load_pages_s": summary(whole)}
+            log(f"  {name}: {pages} pages, text layer {results[name]['extract_pages_s']['p50']:.1f} pages/s, "
+                f"read and cleaned {results[name]['load_pages_s']['p50']:.1f} pages/s")  # fmt: skip
+    return results

@@ -127,6 +127,20 @@ def render_markdown(r: dict) -> str:
                 f"`bron index` with nothing changed (a new process): **{_spread(s)} s** "
                 f"(target < 1 s: {_mark(s['p50'] < 1.0)})."
             )
+        if "pdf" in r:
+            out += [
+                "",
+                "Reading PDF (journal-style two-column pages made by `bench/docmaker.py`), pages/s p50 (min–max):",
+                "",
+                "| PDFs | pages | text layer in reading order | read and cleaned |",
+                "|---|---:|---:|---:|",
+            ]
+            for name, label in (("corpus", "the bundled texts"), ("report", "a long report")):
+                p = r["pdf"][name]
+                out.append(
+                    f"| {label} | {p['pages']} | {_spread(p['extract_pages_s'], '{:.1f}')} "
+                    f"| {_spread(p['load_pages_s'], '{:.1f}')} |"
+                )
         out.append("")
     if "scale" in r:
         sc = r["scale"]
