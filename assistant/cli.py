@@ -149,7 +149,15 @@ def index_command(ctx, rebuild, watch):
         click.echo(f"watching {settings.corpus_dir} (Ctrl-C stops)")
         watch_index(settings, embedder, on_update)
         return
-    report = build_index(settings, embedder, rebuild=rebuild, progress=progress)
+    files = tqdm(total=0, unit="file", desc="reading", disable=None)
+
+    def reading(done: int, total: int, pages: int) -> None:
+        files.total, files.n = total, done
+        files.set_postfix_str(f"{pages} pages" if pages else "", refresh=False)
+        files.refresh()
+
+    report = build_index(settings, embedder, rebuild=rebuild, progress=progress, reading=reading)
+    files.close()
     bar.close()
     _echo_index_report(settings, report)
 

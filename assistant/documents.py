@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,9 @@ MAX_FILE_BYTES = 20_000_000  # of text; a PDF or Word file may be larger (its te
 MAX_BINARY_BYTES = 200_000_000
 _WORD = re.compile(r"\w+(?:-\w+)*")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+Reading = Callable[[int, int, int], None]  # files done, files, pages read
 
 
 @dataclass(frozen=True)
@@ -309,19 +312,22 @@ def iter_document_paths(folder: Path, skipped: list[SkippedFile] | None = None) 
 
 
 def load_corpus(
-    folder: Path, cache: dict[tuple[str, str], Document] | None = None
+    folder: Path, cache: dict[tuple[str, str], Document] | None = None, reading: Reading | None = None
 ) -> tuple[list[Document], list[SkippedFile]]:
     """Load every supported document in a folder; unusable files are reported, not fatal.
 
     ``cache`` (path and content hash to document) spares a long-running caller (``bron index
-    --watch``) parsing unchanged files again; it is updated with what is read.
+    --watch``) parsing unchanged files again; it is updated with what is read. ``reading(files done,
+    files, pages read)`` is told after each file (pages count paged formats only).
     """
     if not folder.is_dir():
         raise DocumentError(f"{folder}: no such folder of documents")
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     seen: dict[str, Path] = {}
-    for path in iter_document_paths(folder, skipped):
+    paths = list(iter_document_paths(folder, skipped))
+    pages = 0
+    for done, path in enumerate(paths, start=1):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             skipped.append(SkippedFile(path, f"unsupported file type '{path.suffix or path.name}'"))
             continue
@@ -330,6 +336,13 @@ def load_corpus(
         except DocumentError as exc:
             skipped.append(SkippedFile(path, str(exc)))
             continue
+        finally:
+            if reading is not None:
+                reading(done, len(paths), pages)
+        if document.line_pages:
+            pages += max(document.line_pages)
+            if reading is not None:
+                reading(done, len(paths), pages)
         if document.doc_id in seen:
             skipped.append(SkippedFile(path, f"same name as {seen[document.doc_id]}"))
             continue

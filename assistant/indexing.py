@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.chunking import chunk_document
-from assistant.documents import SkippedFile, corpus_hashes, load_corpus
+from assistant.documents import Reading, SkippedFile, corpus_hashes, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
 from assistant.manifest import Identity, IndexedDocument, Manifest, SectionSpan
@@ -145,17 +145,19 @@ def build_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     documents_cache: dict[tuple[str, str], Document] | None = None,
+    reading: Reading | None = None,
 ) -> IndexReport:
     """Index ``settings.corpus_dir`` into ``settings.index_path`` (or PostgreSQL with ``store``); skip work
-    that is done. ``documents_cache`` keeps parsed files between builds of one process (``--watch``).
+    that is done. ``documents_cache`` keeps parsed files between builds of one process (``--watch``);
+    ``reading`` follows the reading of the files, ``progress`` the embedding.
 
     One writer at a time: a second ``bron index`` on the same index gets ``IndexBusyError``.
     """
     if settings.store_dsn:
-        return _build_pg_index(settings, embedder, rebuild, progress, documents_cache)
+        return _build_pg_index(settings, embedder, rebuild, progress, documents_cache, reading)
     refuse_foreign_folder(settings.index_path)  # before creating a lock file beside it
     with writer_lock(settings.index_path):
-        return _build_index(settings, embedder, rebuild, progress, documents_cache)
+        return _build_index(settings, embedder, rebuild, progress, documents_cache, reading)
 
 
 @dataclass
@@ -212,10 +214,10 @@ def _embed(
 
 
 def _read_corpus(
-    settings: Settings, cache: dict[tuple[str, str], Document] | None
+    settings: Settings, cache: dict[tuple[str, str], Document] | None, reading: Reading | None
 ) -> tuple[list[Document], IndexReport, dict[str, str]]:
     """The corpus's documents, the report begun, and each document's content hash."""
-    documents, skipped = load_corpus(settings.corpus_dir, cache)
+    documents, skipped = load_corpus(settings.corpus_dir, cache, reading)
     if not documents:
         raise DocumentError(f"no readable documents (PDF, DOCX, HTML, TXT, MD) in {settings.corpus_dir}")
     report = IndexReport(documents=len(documents), skipped=skipped)
@@ -228,8 +230,9 @@ def _build_index(
     rebuild: bool,
     progress: Progress | None,
     cache: dict[tuple[str, str], Document] | None,
+    reading: Reading | None = None,
 ) -> IndexReport:
-    documents, report, doc_hashes = _read_corpus(settings, cache)
+    documents, report, doc_hashes = _read_corpus(settings, cache, reading)
     identity = identity_for(settings, embedder)
     if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
         report.unchanged = True
@@ -252,6 +255,7 @@ def _build_pg_index(
     rebuild: bool,
     progress: Progress | None,
     cache: dict[tuple[str, str], Document] | None,
+    reading: Reading | None = None,
 ) -> IndexReport:
     """The same build into PostgreSQL: vectors reused by text hash from the current generation."""
     from assistant.evidence import corpus_vocabulary
@@ -259,7 +263,7 @@ def _build_pg_index(
 
     dsn = settings.store_dsn
     assert dsn
-    documents, report, doc_hashes = _read_corpus(settings, cache)
+    documents, report, doc_hashes = _read_corpus(settings, cache, reading)
     identity = identity_for(settings, embedder)
     try:
         old: PgIndex | None = PgIndex.open(dsn, settings.index_name, identity)

@@ -19,14 +19,18 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 QUESTION = "Welke drie strategieën noemen de auteurs voor bestuurders?"
 
 
-@pytest.fixture(scope="module")
-def server(real_assistant, real_settings):
+def _serve(settings):
+    """The chat over ``settings`` on a free loopback port: the running Blocks and its address."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = ChatApp(real_settings)
-    demo = app.launch("127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/"
+    return ChatApp(settings).launch("127.0.0.1", port, block=False), f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(real_assistant, real_settings):
+    demo, url = _serve(real_settings)
+    yield url
     demo.close()
 
 
@@ -138,11 +142,8 @@ def poisoned_server(real_cache, real_embedder, tmp_path):
     )
     settings = load_settings("test", cache_dir=real_cache, index_dir=tmp_path / "index", corpus_dir=corpus)
     build_index(settings, real_embedder)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = ChatApp(settings).launch("127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/"
+    demo, url = _serve(settings)
+    yield url
     demo.close()
 
 
@@ -206,11 +207,8 @@ def upload_server(real_cache, real_embedder, tmp_path_factory):
     make_pdf(load_document(CORPUS / "uitermark-duyvendak-menging.txt"), pdf)
     settings = load_settings("test", cache_dir=real_cache, index_dir=root / "index", corpus_dir=corpus)
     build_index(settings, real_embedder)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = ChatApp(settings).launch("127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/", pdf, corpus
+    demo, url = _serve(settings)
+    yield url, pdf, corpus
     demo.close()
 
 
