@@ -14,7 +14,6 @@ footers, and sets footnotes (smaller type below the body) apart in their own sec
 from __future__ import annotations
 
 import re
-import statistics
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -145,13 +144,20 @@ def pdf_lines(textpage, page_number: int) -> list[_Line]:
     lines: list[_Line] = []
     chars: list[tuple[str, float, float, float, float, float]] = []
 
+    extent = [0.0, 0.0]  # bottom and top of the line being built
+    sizes: Counter[float] = Counter()  # its characters' font sizes
+    last: tuple[str, float, float, float, float, float] | None = None  # its last non-space character
+
     def flush() -> None:
+        nonlocal last
+        sizes.clear()
+        last = None
         if not chars:
             return
         body = "".join(c[0] for c in chars)
         if body.strip():
-            sizes = Counter(round(c[5], 1) for c in chars if not c[0].isspace())
-            size = sizes.most_common(1)[0][0] if sizes else chars[0][5]
+            counted = Counter(round(c[5], 1) for c in chars if not c[0].isspace())
+            size = counted.most_common(1)[0][0] if counted else chars[0][5]
             boxes = [c for c in chars if not c[0].isspace()] or chars
             lines.append(
                 _Line(
@@ -177,22 +183,24 @@ def pdf_lines(textpage, page_number: int) -> list[_Line]:
             if chars:
                 chars.append((" ", left, bottom, right, top, size))
             continue
-        if chars:
-            body = [c for c in chars if c[0] != " "] or chars
-            last = body[-1]
-            line_size = statistics.median(c[5] for c in body)
+        if chars and last is not None:
             # the line's extent so far, not the last character's: a full stop after a quote mark
-            # lies wholly below the quote mark, yet on the same line
-            line_bottom, line_top = min(c[2] for c in body), max(c[4] for c in body)
-            same_line = bottom < line_top and top > line_bottom
-            raised_small = size < 0.8 * line_size and bottom > line_bottom + 0.25 * line_size
+            # lies wholly below the quote mark, yet on the same line (kept running: a line is ~80 characters)
+            line_size = sizes.most_common(1)[0][0]
+            same_line = bottom < extent[1] and top > extent[0]
+            raised_small = size < 0.8 * line_size and bottom > extent[0] + 0.25 * line_size
             if raised_small and ch.isdigit():
                 continue  # a footnote mark
             if not same_line or left < last[1] - 1 or left - last[3] > 1.2 * line_size:
                 flush()  # another line, or the same baseline in the next column
             elif left - last[3] > 0.25 * line_size and chars[-1][0] != " " and ch not in _NO_SPACE_BEFORE:
                 chars.append((" ", last[3], last[2], left, last[4], line_size))
-        chars.append((ch, left, bottom, right, top, size))
+        if not chars:
+            extent[0], extent[1] = bottom, top
+        extent[0], extent[1] = min(extent[0], bottom), max(extent[1], top)
+        sizes[size] += 1
+        last = (ch, left, bottom, right, top, size)
+        chars.append(last)
     flush()
     return lines
 

@@ -67,16 +67,24 @@ def show(
             png = render_page(str(path.resolve()), content_hash, page, sentence)
             encoded = base64.b64encode(png).decode("ascii")
             return Original(html=f"<img class='bron-page' alt='p. {page}' src='data:image/png;base64,{encoded}'>")
-        # the lines citations count: the file's for text, the extracted text's for Word and HTML
-        if kind == "docx":
-            text = formats.read_docx(path).text
-        elif kind == "html":
-            text = formats.read_html(path, data).text
-        else:
-            text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig", errors="replace")
+        text = _text_lines(str(path.resolve()), content_hash, kind)
         return Original(html=_lines_html(text, start_line, end_line, sentence))
     except DocumentError as exc:
         return Original(note=str(exc))
+
+
+@lru_cache(maxsize=16)
+def _text_lines(path: str, content_hash: str, kind: str) -> str:
+    """The text whose lines citations count: the file's for text, the extracted text's for Word and HTML.
+
+    Cached by content: an answer citing five passages of one web page extracts it once, not five times.
+    """
+    if kind == "docx":
+        return formats.read_docx(Path(path)).text
+    data = Path(path).read_bytes()
+    if kind == "html":
+        return formats.read_html(Path(path), data).text
+    return data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig", errors="replace")
 
 
 @lru_cache(maxsize=32)
