@@ -112,6 +112,13 @@ def test_question_asked_with_enter_shows_a_cited_answer(page, tmp_path):
 def test_empty_question_gets_a_message_and_page_keeps_working(page):
     page.click("#bron-send")
     page.wait_for_function("document.querySelector('#bron-status').innerText.includes('Typ eerst een vraag')")
+    time.sleep(2)  # the answer step that follows every send must not wipe the message (it did, and CI caught it)
+    assert "Typ eerst een vraag" in page.inner_text("#bron-status")
+    assert page.locator("#bron-chat [data-testid=bot]").count() == 0
+    page.fill("#bron-q textarea", "   ")
+    page.keyboard.press("Enter")  # blank with the keyboard: the same message, nothing sent
+    time.sleep(1)
+    assert "Typ eerst een vraag" in page.inner_text("#bron-status")
     assert page.locator("#bron-chat [data-testid=bot]").count() == 0
 
 

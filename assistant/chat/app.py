@@ -182,7 +182,8 @@ class ChatApp:
     ) -> Iterator[tuple]:
         """Stream the answer to the last, unanswered turn: (chat, sources, status, turns) updates."""
         if not turns or turns[-1].get("answer") is not None or turns[-1].get("error"):
-            yield chat_messages(turns, self.text), sources_html(turns, self.text), "", turns
+            # Nothing was queued (an empty or refused question): leave the status saying why.
+            yield chat_messages(turns, self.text), sources_html(turns, self.text), gr.update(), turns
             return
         stop = self._stop_switch(request)
         turn = {**turns[-1], "queued": False}
