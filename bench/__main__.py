@@ -90,6 +90,8 @@ def main(only, n_questions, repeats, sizes, bm25_sizes, pg_sizes, pg_dsn, out):
         results["indexing"] = indexing.bench_indexing(settings, repeats, log)
         log("re-index, nothing changed")
         results["reindex"] = indexing.bench_reindex(settings, repeats, log)
+        log("update after one file is added")
+        results["add_file"] = indexing.bench_add_file(settings, repeats, log)
         log("reading PDFs: pages per second")
         results["pdf"] = indexing.bench_pdf(settings, repeats, log)
     if "scale" in sections or "bm25" in sections or "pg" in sections:

@@ -12,18 +12,21 @@ from pathlib import Path
 from assistant.chunking import chunk_document
 from assistant.documents import load_corpus
 from assistant.embedding import load_embedder
-from assistant.indexing import build_index, embedding_text
+from assistant.indexing import build_index, embedding_text, evidence_units
 from assistant.settings import Settings
 from bench.stats import Timer, summary
 
 
 def bench_indexing(settings: Settings, repeats: int, log=print) -> dict:
-    """Passages per second of a full ``build_index`` and of ``encode`` on the same texts, interleaved."""
+    """Texts per second of a full ``build_index`` and of ``encode`` on the same texts, interleaved.
+
+    The same texts are what bron embeds: every passage and every evidence unit (sentence) of them.
+    """
     embedder = load_embedder(settings)
     model = embedder._model  # the same loaded model, called directly
     documents, _ = load_corpus(settings.corpus_dir)
     chunks = [c for d in documents for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)]
-    texts = [embedding_text(c) for c in chunks]
+    texts = [embedding_text(c) for c in chunks] + evidence_units(chunks)
     encode_args = {
         "prompt_name": "passage",
         "batch_size": settings.embed_batch_size,
@@ -49,20 +52,57 @@ def bench_indexing(settings: Settings, repeats: int, log=print) -> dict:
             chunking.append(split.seconds)
             embed_only.append(len(texts) / sum(embedding))
             log(
-                f"  run {r + 1}/{repeats}: encode {direct[-1]:5.1f} passages/s, bron index {product[-1]:5.1f} "
-                f"(its embedding step {embed_only[-1]:5.1f})"
+                f"  run {r + 1}/{repeats}: encode {direct[-1]:5.1f} texts/s, bron index {product[-1]:5.1f} "
+                f"(its embedding step {embed_only[-1]:5.1f}; reading and splitting {split.seconds:.2f} s)"
             )
     return {
-        "passages": len(texts),
-        "encode_passages_s": summary(direct),
-        "index_passages_s": summary(product),
-        "index_embedding_step_passages_s": summary(embed_only),
+        "passages": len(chunks),
+        "texts": len(texts),
+        "encode_texts_s": summary(direct),
+        "index_texts_s": summary(product),
+        "index_embedding_step_texts_s": summary(embed_only),
         "index_seconds": summary(len(texts) / p for p in product),
         "embedding_step_seconds": summary(len(texts) / e for e in embed_only),
         "read_and_chunk_seconds": summary(chunking),
         "ratio_p50": summary(p / d for p, d in zip(product, direct, strict=True))["p50"],
         "embedding_step_ratio_p50": summary(e / d for e, d in zip(embed_only, direct, strict=True))["p50"],
     }
+
+
+def bench_add_file(settings: Settings, repeats: int, log=print) -> dict:
+    """Seconds to update the index after one short file is added to the corpus, as an upload or
+    ``--watch`` does: unchanged documents keep their passages, and, for comparison, split again."""
+    import assistant.indexing as indexing
+
+    lend = indexing._previous
+
+    def vectors_only(s: Settings, identity):  # the build as it was: vectors reused, every document split
+        lent = lend(s, identity)
+        return indexing._Previous(lent.vectors, lent.unit_vectors)
+
+    embedder = load_embedder(settings)
+    keep, split = [], []
+    with tempfile.TemporaryDirectory(prefix="bron-bench-add-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        shutil.copytree(settings.corpus_dir, corpus)
+        scratch = settings.model_copy(update={"index_dir": Path(tmp) / "index", "corpus_dir": corpus})
+        build_index(scratch, embedder)
+        for r in range(repeats):
+            for seconds, lend_passages in ((keep, True), (split, False)):
+                added = corpus / f"toegevoegd-{r}-{lend_passages}.txt"
+                added.write_text("# Nieuw\n\nEen korte toegevoegde tekst over de wijk. Nog een zin.\n", "utf-8")
+                if not lend_passages:
+                    indexing._previous = vectors_only
+                try:
+                    with Timer() as t:
+                        build_index(scratch, embedder)
+                finally:
+                    indexing._previous = lend
+                seconds.append(t.seconds)
+                added.unlink()
+                build_index(scratch, embedder)
+            log(f"  run {r + 1}/{repeats}: passages kept {keep[-1]:.2f} s, all split again {split[-1]:.2f} s")
+    return {"kept_seconds": summary(keep), "split_again_seconds": summary(split)}
 
 
 class _Timed:

@@ -106,14 +106,17 @@ def render_markdown(r: dict) -> str:
         out.append("")
     if "indexing" in r:
         i = r["indexing"]
+        # Before 2026-12-02 the rows were passages/s against an encode of the passages alone.
+        unit = "texts" if "texts" in i else "passages"
+        n_texts = i.get("texts", i["passages"])
         out += [
-            f"### Indexing ({i['passages']} passages of the bundled corpus)",
+            f"### Indexing ({i['passages']} passages of the bundled corpus; {n_texts} texts embedded)",
             "",
-            "| | passages/s, p50 (min–max) |",
+            f"| | {unit}/s, p50 (min–max) |",
             "|---|---:|",
-            f"| sentence-transformers `encode` | {_spread(i['encode_passages_s'], '{:.1f}')} |",
-            f"| `bron index --rebuild`, whole run | {_spread(i['index_passages_s'], '{:.1f}')} |",
-            f"| its embedding step | {_spread(i['index_embedding_step_passages_s'], '{:.1f}')} |",
+            f"| sentence-transformers `encode`, the same {unit} | {_spread(i[f'encode_{unit}_s'], '{:.1f}')} |",
+            f"| `bron index --rebuild`, whole run | {_spread(i[f'index_{unit}_s'], '{:.1f}')} |",
+            f"| its embedding step | {_spread(i[f'index_embedding_step_{unit}_s'], '{:.1f}')} |",
             "",
             f"Ratio bron / encode: whole run **{i['ratio_p50']:.2f}** "
             f"(target ≥ 0.95: {_mark(i['ratio_p50'] >= 0.95)}), "
@@ -121,6 +124,13 @@ def render_markdown(r: dict) -> str:
             f"{i['index_seconds']['p50']:.1f} s, embedding takes {i['embedding_step_seconds']['p50']:.1f} s and "
             f"reading plus sentence splitting {i['read_and_chunk_seconds']['p50']:.1f} s.",
         ]
+        if "add_file" in r:
+            a = r["add_file"]
+            out.append(
+                f"Update after one short file is added (an upload, `--watch`): **{_spread(a['kept_seconds'])} s** "
+                f"with the other documents' passages kept; {_spread(a['split_again_seconds'])} s when every "
+                "document is split into sentences again (as before 2026-12-02)."
+            )
         if "reindex" in r:
             s = r["reindex"]["seconds"]
             out.append(

@@ -39,6 +39,26 @@ def test_changed_document_reembeds_only_its_changed_passages(make_settings, keyw
     assert any("nieuwe slotzin" in c.text for c in index.chunks)
 
 
+def test_unchanged_documents_keep_their_passages_without_being_split_again(
+    make_settings, keyword_embedder, corpus_copy, monkeypatch
+):
+    import assistant.indexing as indexing
+
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    (corpus_copy / "nieuw.txt").write_text("# Nieuw\n\nEen korte nieuwe tekst over de wijk. Nog een zin.\n", "utf-8")
+    split = []
+    real = indexing.chunk_document
+    monkeypatch.setattr(indexing, "chunk_document", lambda d, *a: split.append(d.doc_id) or real(d, *a))
+    build_index(settings, keyword_embedder)
+    assert split == ["nieuw"]  # only the new file was split into sentences
+    incremental = load_index(settings.index_path, identity_for(settings, keyword_embedder)).chunks
+    build_index(settings, keyword_embedder, rebuild=True)  # a rebuild splits everything again ...
+    assert sorted(split) == sorted(["nieuw", "nieuw", *{c.doc_id for c in incremental} - {"nieuw"}])
+    rebuilt = load_index(settings.index_path, identity_for(settings, keyword_embedder)).chunks
+    assert incremental == rebuilt  # ... and gets the very same passages
+
+
 def test_other_embedder_or_chunking_is_refused_naming_both(make_settings, keyword_embedder, corpus_copy):
     settings = make_settings(corpus_dir=corpus_copy)
     build_index(settings, keyword_embedder)
