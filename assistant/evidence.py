@@ -147,6 +147,7 @@ class Selection:
     missing_names: tuple[str, ...]  # names in the question that no retrieved passage mentions
     missing_focus: str = ""  # what a Dutch question asks about ("telefoonnummer") when no passage mentions it
     references: bool = False  # a reference's year counts as the answer (the question asks for a publication year)
+    names_in_best: bool = False  # the question names someone or something, and the best unit names them all
 
 
 def answer_type(question: str) -> AnswerType:
@@ -257,7 +258,12 @@ def question_names(question: str, language: str) -> list[str]:
     names = []
     for i, word in enumerate(words):
         core = re.sub(r"[’']s$", "", word.strip("’'-"))
-        if len(core) < 2 or not core[0].isupper():
+        if len(core) < 2:
+            continue
+        if not core[0].isupper():
+            # "commissie-Blok", "oud-minister Dekker": a capitalised part after a hyphen makes a name
+            if any(part[:1].isupper() for part in core.split("-")[1:]):
+                names.append(core)
             continue
         acronym = sum(ch.isupper() for ch in core) >= 2
         if i == 0 and not acronym:
@@ -294,6 +300,12 @@ def missing_names(question: str, language: str, vocabulary: tuple[frozenset[str]
     missing = [name for name in question_names(question, language) if not _mentions(name, words)]
     missing += [n for n in dict.fromkeys(re.findall(r"\d+", question)) if n not in numbers]
     return missing
+
+
+def names_all(names: list[str], text: str) -> bool:
+    """Whether ``text`` mentions every one of ``names``."""
+    words = frozenset(re.findall(r"\w+", text.lower()))
+    return all(_mentions(name, words) for name in names)
 
 
 def _normalise(text: str) -> str:
@@ -357,6 +369,7 @@ def select_evidence(
     """
     policy = policy or GroundingPolicy.defaults()
     max_units, margin, type_penalty = policy.evidence_units, policy.evidence_margin, policy.type_penalty
+    names = question_names(question, language)
     lexical_weight, next_sentence = policy.lexical_weight, policy.evidence_next_sentence
     kind = answer_type(question)
     references = kind is AnswerType.YEAR and asks_publication(question)
@@ -409,7 +422,19 @@ def select_evidence(
     )
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
-    return Selection(kind, tuple(chosen), len(scored), best.dense, best.lexical, type_found, missing, focus, references)
+    names_in_best = bool(names) and names_all(names, best.text)
+    return Selection(
+        kind,
+        tuple(chosen),
+        len(scored),
+        best.dense,
+        best.lexical,
+        type_found,
+        missing,
+        focus,
+        references,
+        names_in_best,
+    )
 
 
 def _sentence_keys(text: str) -> set[str]:
@@ -438,6 +463,7 @@ __all__ = [
     "EvidenceUnit",
     "Selection",
     "answer_type",
+    "names_all",
     "has_answer_type",
     "question_names",
     "question_focus",

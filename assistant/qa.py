@@ -29,7 +29,7 @@ from assistant.chunking import split_sentences
 from assistant.citations import check_draft, numbered, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
-from assistant.evidence import Selection, has_answer_type, select_evidence
+from assistant.evidence import Selection, has_answer_type, names_all, question_names, select_evidence
 from assistant.indexing import identity_for
 from assistant.instructions import instruction_in
 from assistant.llm import LLM, load_llm
@@ -160,7 +160,14 @@ class Assistant:
             timings["total"] = time.perf_counter() - started
             return replace(answer, timings=dict(timings), **fields)
 
-        relevant = [h for h in hits if (h.dense_score or 0.0) >= s.grounding.min_relevance]
+        # A passage is relevant by its cosine, or when it names every person, place or body the question
+        # names: "Wat laten Wittebrood en Van der Wouden zien?" is matched loosely, the names exactly.
+        names = question_names(query, language)
+        relevant = [
+            h
+            for h in hits
+            if (h.dense_score or 0.0) >= s.grounding.min_relevance or (names and names_all(names, h.chunk.text))
+        ]
         best_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
         relevant, set_aside = self._without_instructions(relevant)
         common["set_aside"] = set_aside
@@ -257,6 +264,10 @@ class Assistant:
             return f"no relevant passage mentions '{selection.missing_focus}'"
         if not selection.type_found:
             return f"no {selection.answer_type.value} in the evidence"
+        if selection.names_in_best:
+            # The best sentence names everyone and everything the question names ("Wat laten Wittebrood
+            # en Van der Wouden zien?"): that is the evidence, however loosely worded the question is.
+            return ""
         if selection.best_dense < s.min_evidence_relevance:
             return f"best evidence {selection.best_dense:.3f} < min_evidence_relevance {s.min_evidence_relevance}"
         if selection.best_lexical < s.min_evidence_overlap:
@@ -354,6 +365,7 @@ def _signals(selection: Selection, best_passage: float) -> dict[str, object]:
         "type_found": selection.type_found,
         "missing_names": list(selection.missing_names),
         "missing_focus": selection.missing_focus,
+        "names_in_best": selection.names_in_best,
     }
 
 
