@@ -302,6 +302,18 @@ def missing_names(question: str, language: str, vocabulary: tuple[frozenset[str]
     return missing
 
 
+def pinning_names(question: str, language: str, vocabulary: tuple[frozenset[str], frozenset[str]]) -> list[str]:
+    """The question's names, when a sentence naming them all may answer it however loosely it is worded.
+
+    Only when the documents use every other word of the question too: "Wat vindt Uitermark van de
+    huurtoeslag?" names an author whom many sentences name, but asks about a word no document uses.
+    """
+    names = question_names(question, language)
+    words = vocabulary[0]
+    others = [w for w in re.findall(r"\w+", question.lower()) if len(w) >= 4 and not w.isdigit()]
+    return names if names and all(_occurs(w, words) for w in others) else []
+
+
 def names_all(names: list[str], text: str) -> bool:
     """Whether ``text`` mentions every one of ``names``."""
     words = frozenset(re.findall(r"\w+", text.lower()))
@@ -369,7 +381,6 @@ def select_evidence(
     """
     policy = policy or GroundingPolicy.defaults()
     max_units, margin, type_penalty = policy.evidence_units, policy.evidence_margin, policy.type_penalty
-    names = question_names(question, language)
     lexical_weight, next_sentence = policy.lexical_weight, policy.evidence_next_sentence
     kind = answer_type(question)
     references = kind is AnswerType.YEAR and asks_publication(question)
@@ -422,7 +433,8 @@ def select_evidence(
     )
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
-    names_in_best = bool(names) and names_all(names, best.text)
+    pinned = pinning_names(question, language, vocabulary)
+    names_in_best = bool(pinned) and names_all(pinned, best.text)
     return Selection(
         kind,
         tuple(chosen),
@@ -464,6 +476,7 @@ __all__ = [
     "Selection",
     "answer_type",
     "names_all",
+    "pinning_names",
     "has_answer_type",
     "question_names",
     "question_focus",

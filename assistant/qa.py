@@ -29,7 +29,7 @@ from assistant.chunking import split_sentences
 from assistant.citations import check_draft, numbered, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
-from assistant.evidence import Selection, has_answer_type, names_all, question_names, select_evidence
+from assistant.evidence import Selection, has_answer_type, names_all, pinning_names, select_evidence
 from assistant.indexing import identity_for
 from assistant.instructions import instruction_in
 from assistant.llm import LLM, load_llm
@@ -162,7 +162,7 @@ class Assistant:
 
         # A passage is relevant by its cosine, or when it names every person, place or body the question
         # names: "Wat laten Wittebrood en Van der Wouden zien?" is matched loosely, the names exactly.
-        names = question_names(query, language)
+        names = pinning_names(query, language, self.index.vocabulary)
         relevant = [
             h
             for h in hits

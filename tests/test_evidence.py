@@ -9,6 +9,7 @@ from assistant.evidence import (
     corpus_vocabulary,
     has_answer_type,
     missing_names,
+    pinning_names,
     question_focus,
     question_names,
     select_evidence,
@@ -175,6 +176,13 @@ def test_the_best_sentence_naming_everyone_the_question_names_is_signalled(keywo
     assert not ask("Wat vond Wittebrood van de commissie-Blok?").names_in_best  # "commissie-Blok" is a name too
 
 
+def test_names_pin_the_evidence_only_when_the_documents_use_the_rest_of_the_question():
+    vocabulary = corpus_vocabulary(["Justus Uitermark laat zien dat het wonen in een wijk de kans vergroot."])
+    assert pinning_names("Wat laat Uitermark zien?", "nl", vocabulary) == ["Uitermark"]
+    assert pinning_names("Wat vindt Uitermark van de huurtoeslag?", "nl", vocabulary) == []  # a word no text uses
+    assert pinning_names("Wat laat het wonen in een wijk zien?", "nl", vocabulary) == []  # no names
+
+
 @pytest.mark.slow
 def test_a_loosely_worded_question_about_named_authors_is_answered_from_their_sentence(real_assistant):
     # The passage's cosine (0.798) is under min_relevance (0.80); it names both authors the question names.
@@ -183,3 +191,5 @@ def test_a_loosely_worded_question_about_named_authors_is_answered_from_their_se
     assert "slachtofferschap" in answer.text and answer.signals["names_in_best"]
     # names the documents never mention still abstain, whatever else matches
     assert real_assistant.ask("Wat laten Wittebrood en Pietersen zien?").abstained
+    # a name the documents use, asking about something they never mention: the rule does not apply
+    assert real_assistant.ask("Wat adviseert Reijndorp over zonnepanelen?").abstained
