@@ -368,6 +368,7 @@ def select_evidence(
     query_vector: np.ndarray | None = None,
     vocabulary: tuple[frozenset[str], frozenset[str]] | None = None,
     stored: Callable[[str], np.ndarray | None] | None = None,
+    pinned: list[str] | None = None,
 ) -> Selection:
     """Score every unit of the retrieved passages against ``question`` and choose the best.
 
@@ -378,6 +379,7 @@ def select_evidence(
     up, by default the retrieved passages. ``stored`` gives a unit's vector embedded at index time
     (``IndexData.unit_vector``); units it does not know are embedded here. With
     ``evidence_next_sentence`` every unit is quoted together with the sentence that follows it.
+    ``pinned`` is ``pinning_names`` of the question where the caller has it already.
     """
     policy = policy or GroundingPolicy.defaults()
     max_units, margin, type_penalty = policy.evidence_units, policy.evidence_margin, policy.type_penalty
@@ -433,7 +435,8 @@ def select_evidence(
     )
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
-    pinned = pinning_names(question, language, vocabulary)
+    if pinned is None:
+        pinned = pinning_names(question, language, vocabulary)
     names_in_best = bool(pinned) and names_all(pinned, best.text)
     return Selection(
         kind,

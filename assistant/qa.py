@@ -186,6 +186,7 @@ class Assistant:
             query_vector=q,
             vocabulary=self.index.vocabulary,
             stored=self.index.unit_vector,
+            pinned=names,
         )
         timings["evidence"] = time.perf_counter() - t0
         signals = _signals(selection, best_passage)
