@@ -410,7 +410,8 @@ def select_evidence(
             # above: where a sentence matches the question, the claim often continues in the next
             # ("... ook andersom liggen." "Allochtonen die ...").
             text = f"{text} {following}"
-        score = float(d) + lexical_weight * lexical - (0.0 if typed else type_penalty)
+        passage = hits[rank].dense_score or 0.0
+        score = float(d) + lexical_weight * lexical + policy.passage_weight * passage - (0.0 if typed else type_penalty)
         scored.append(EvidenceUnit(rank, text, float(d), lexical, typed, score))
     scored.sort(key=lambda u: -u.score)
     best = scored[0]
@@ -437,7 +438,7 @@ def select_evidence(
         focus = ""
     if pinned is None:
         pinned = pinning_names(question, language, vocabulary)
-    names_in_best = bool(pinned) and names_all(pinned, best.text)
+    names_in_best = bool(pinned) and names_all(pinned, best.text) and _shares_other_word(q_tokens, pinned, best.text)
     return Selection(
         kind,
         tuple(chosen),
@@ -450,6 +451,16 @@ def select_evidence(
         references,
         names_in_best,
     )
+
+
+def _shares_other_word(question_tokens: set[str], names: list[str], text: str) -> bool:
+    """Whether ``text`` holds one of the question's content words besides its names, if it has any.
+
+    "Welke maatregelen nam Amsterdam tegen discriminatie?" is not answered by a sentence that only
+    names Amsterdam.
+    """
+    others = question_tokens - _tokens(" ".join(names))
+    return not others or bool(others & _tokens(text))
 
 
 def _sentence_keys(text: str) -> set[str]:

@@ -70,6 +70,7 @@ class GroundingPolicy(BaseModel):
     evidence_margin: float
     evidence_next_sentence: bool
     lexical_weight: float
+    passage_weight: float
     type_penalty: float
     responsive_margin: float
     min_support: float
@@ -173,6 +174,12 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Weight of question-word overlap beside the embedder's cosine in evidence scores.",
+    )
+    passage_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Weight of the cosine between the question and a sentence's whole passage in evidence scores.",
     )
     type_penalty: float = Field(
         0.05,

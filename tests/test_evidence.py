@@ -176,6 +176,16 @@ def test_the_best_sentence_naming_everyone_the_question_names_is_signalled(keywo
     assert not ask("Wat vond Wittebrood van de commissie-Blok?").names_in_best  # "commissie-Blok" is a name too
 
 
+def test_a_sentence_that_only_names_the_place_does_not_pin_the_evidence(keyword_embedder):
+    both = ["In de Amsterdamse Westelijke Tuinsteden is de herstructurering vertraagd.",
+            "Amsterdam bestrijdt discriminatie op de woningmarkt met praktijktests."]  # fmt: skip
+    vocabulary = corpus_vocabulary([*both, "Welke maatregelen nemen steden tegen segregatie?"])
+    ask = lambda q, text: select_evidence(q, [_hit(text)], keyword_embedder, "nl", vocabulary=vocabulary)  # noqa: E731
+    question = "Welke maatregelen nam Amsterdam tegen discriminatie op de woningmarkt?"
+    assert not ask(question, both[0]).names_in_best  # names Amsterdam, says nothing else the question asks
+    assert ask(question, both[1]).names_in_best
+
+
 def test_names_pin_the_evidence_only_when_the_documents_use_the_rest_of_the_question():
     vocabulary = corpus_vocabulary(["Justus Uitermark laat zien dat het wonen in een wijk de kans vergroot."])
     assert pinning_names("Wat laat Uitermark zien?", "nl", vocabulary) == ["Uitermark"]
