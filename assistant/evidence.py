@@ -117,6 +117,10 @@ _CARRIES_ON = re.compile(
     re.I,
 )
 _MAX_UNIT_CHARS = 600
+_INTERROGATIVES = (
+    "wie wat welke welk waar wanneer waarom hoe hoeveel hoelang waardoor waarmee waarop waarin waarover "
+    "waaraan waarvoor waarvan who whom whose what which where when why how"
+).split()
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ class Selection:
     answer_type: AnswerType
     units: tuple[EvidenceUnit, ...]  # chosen, best first
     candidates: int  # units scored
-    best_dense: float  # best unit's dense relevance (0 when there is no unit)
+    best_dense: float  # dense relevance of the best unit on its own, without its passage's (0 when there is none)
     best_lexical: float
     type_found: bool  # a relevant unit holds the asked-for kind of answer (True when none is asked)
     missing_names: tuple[str, ...]  # names in the question that no retrieved passage mentions
@@ -379,7 +383,9 @@ def select_evidence(
     up, by default the retrieved passages. ``stored`` gives a unit's vector embedded at index time
     (``IndexData.unit_vector``); units it does not know are embedded here. With
     ``evidence_next_sentence`` every unit is quoted together with the sentence that follows it.
-    ``pinned`` is ``pinning_names`` of the question where the caller has it already.
+    ``pinned`` is ``pinning_names`` of the question where the caller has it already. The
+    passage's own relevance (``passage_weight``) helps choose which units to quote, not the
+    signals that decide whether to answer.
     """
     policy = policy or GroundingPolicy.defaults()
     max_units, margin, type_penalty = policy.evidence_units, policy.evidence_margin, policy.type_penalty
@@ -396,7 +402,7 @@ def select_evidence(
     q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
     dense = _unit_vectors([text for _, text, _ in units], embedder, stored) @ q
     q_tokens = _tokens(question)
-    scored = []
+    scored: list[tuple[EvidenceUnit, float]] = []  # (unit, its score without the passage's relevance)
     for (rank, text, following), d in zip(units, dense, strict=True):
         lexical = lexical_overlap(q_tokens, text)
         restates = following and _restates(q_tokens, text)
@@ -410,14 +416,20 @@ def select_evidence(
             # above: where a sentence matches the question, the claim often continues in the next
             # ("... ook andersom liggen." "Allochtonen die ...").
             text = f"{text} {following}"
-        passage = hits[rank].dense_score or 0.0
-        score = float(d) + lexical_weight * lexical + policy.passage_weight * passage - (0.0 if typed else type_penalty)
-        scored.append(EvidenceUnit(rank, text, float(d), lexical, typed, score))
-    scored.sort(key=lambda u: -u.score)
-    best = scored[0]
+        own = float(d) + lexical_weight * lexical - (0.0 if typed else type_penalty)
+        score = own + policy.passage_weight * (hits[rank].dense_score or 0.0)
+        scored.append((EvidenceUnit(rank, text, float(d), lexical, typed, score), own))
+    # Whether to answer at all is decided on the sentences alone (``anchor``, the best of them on its
+    # own score, gives the signals); which sentences to quote also weighs how relevant their whole
+    # passage is. Mixing the passage into the signals moved them off the thresholds fitted on the
+    # sentences and raised held-out false abstentions (docs/limits.md).
+    anchor, anchor_score = max(scored, key=lambda pair: pair[1])
+    scored.sort(key=lambda pair: -pair[0].score)
+    ranked = [unit for unit, _ in scored]
+    best = ranked[0]
     chosen = [best]
     quoted = _sentence_keys(best.text)
-    for unit in scored[1:]:
+    for unit in ranked[1:]:
         if len(chosen) >= max_units or unit.score < best.score - margin:
             break
         keys = _sentence_keys(unit.text)
@@ -432,19 +444,21 @@ def select_evidence(
     # least half as many of the question's words ("In 1997 ... van 65 naar 42" holds numbers, but
     # not the number of neighbourhood panels).
     type_found = kind is AnswerType.ANY or any(
-        u.has_type and u.score >= best.score - 2 * type_penalty and u.lexical >= 0.5 * best.lexical for u in scored
+        u.has_type and own >= anchor_score - 2 * type_penalty and u.lexical >= 0.5 * anchor.lexical for u, own in scored
     )
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
     if pinned is None:
         pinned = pinning_names(question, language, vocabulary)
-    names_in_best = bool(pinned) and names_all(pinned, best.text) and _shares_other_word(q_tokens, pinned, best.text)
+    names_in_best = (
+        bool(pinned) and names_all(pinned, anchor.text) and _shares_other_word(q_tokens, pinned, anchor.text)
+    )
     return Selection(
         kind,
         tuple(chosen),
         len(scored),
-        best.dense,
-        best.lexical,
+        anchor.dense,
+        anchor.lexical,
         type_found,
         missing,
         focus,
@@ -459,8 +473,19 @@ def _shares_other_word(question_tokens: set[str], names: list[str], text: str) -
     "Welke maatregelen nam Amsterdam tegen discriminatie?" is not answered by a sentence that only
     names Amsterdam.
     """
-    others = question_tokens - _tokens(" ".join(names))
+    others = question_tokens - _tokens(" ".join(names)) - _question_words()
     return not others or bool(others & _tokens(text))
+
+
+@lru_cache(maxsize=1)
+def _question_words() -> set[str]:
+    """Interrogatives and English stop words, as tokens: words of a question that no answer repeats.
+
+    The Dutch stop words are gone from the tokens already; "welke" and "who" are not.
+    """
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return _tokens(" ".join([*_INTERROGATIVES, *STOPWORDS_EN]))
 
 
 def _sentence_keys(text: str) -> set[str]:

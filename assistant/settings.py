@@ -176,11 +176,12 @@ class Settings(BaseSettings):
         description="Weight of question-word overlap beside the embedder's cosine in evidence scores.",
     )
     passage_weight: float = Field(
-        0.0,
+        1.0,
         ge=0.0,
         le=2.0,
-        description="Weight of the cosine between the question and a sentence's whole passage in evidence scores; "
-        "0 by default: 1.0 raised gold-evidence hits but also held-out false abstentions (docs/limits.md).",
+        description="Weight of the cosine between the question and a sentence's whole passage when choosing which "
+        "evidence to quote (not whether to abstain); gold-evidence hits 83.5% -> 87.1% on the eval set "
+        "(docs/evaluation.md).",
     )
     type_penalty: float = Field(
         0.05,

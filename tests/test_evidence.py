@@ -133,6 +133,27 @@ def test_a_sentence_is_quoted_once_even_when_two_units_hold_it(keyword_embedder)
     assert len(sentences) == len(set(sentences)), [u.text for u in units]
 
 
+def test_the_passage_relevance_chooses_among_near_equal_quotes_but_not_whether_to_answer(keyword_embedder):
+    question = "Wat doen corporaties met sloop van huurwoningen?"
+    aside = "Corporaties doen aan sloop van huurwoningen, schrijft een krant over een andere stad."
+    on_topic = "Corporaties doen aan sloop van huurwoningen om de wijk te mengen, zo blijkt uit het onderzoek."
+    hits = [
+        Hit(Chunk("d#0.0", "d", "S", aside, 1, 2, 0, 1, "h"), 1.0, 0.80),  # a passage about something else
+        Hit(Chunk("d#0.1", "d", "S", on_topic, 3, 4, 0, 1, "h"), 0.9, 0.95),
+    ]
+    policy = GroundingPolicy.defaults().model_copy(update={"evidence_units": 1})
+    alone = select_evidence(question, hits, keyword_embedder, "nl", policy.model_copy(update={"passage_weight": 0}))
+    weighed = select_evidence(question, hits, keyword_embedder, "nl", policy.model_copy(update={"passage_weight": 1}))
+    assert alone.units[0].text == aside and weighed.units[0].text == on_topic
+    # The abstention signals are the sentences' own: the thresholds fitted on them still apply.
+    assert (weighed.best_dense, weighed.best_lexical, weighed.type_found, weighed.names_in_best) == (
+        alone.best_dense,
+        alone.best_lexical,
+        alone.type_found,
+        alone.names_in_best,
+    )
+
+
 def test_names_in_dutch_and_english_questions():
     assert question_names("Wat vond de VVD van het plan van Rotterdam?", "nl") == ["VVD", "Rotterdam"]
     # Translated common words are not names; rare words and acronyms are.
@@ -184,6 +205,15 @@ def test_a_sentence_that_only_names_the_place_does_not_pin_the_evidence(keyword_
     question = "Welke maatregelen nam Amsterdam tegen discriminatie op de woningmarkt?"
     assert not ask(question, both[0]).names_in_best  # names Amsterdam, says nothing else the question asks
     assert ask(question, both[1]).names_in_best
+
+
+def test_question_words_are_not_words_the_pinning_sentence_must_share(keyword_embedder):
+    named = "Recentelijk heeft Dominic Schrijer, bestuurder van de deelgemeente Charlois, spreiding bepleit."
+    vocabulary = corpus_vocabulary([named, "Welke wijken worden gemengd?"])
+    ask = lambda q, lang: select_evidence(q, [_hit(named)], keyword_embedder, lang, vocabulary=vocabulary)  # noqa: E731
+    assert ask("Who is Schrijer?", "en").names_in_best  # "who" and "is" ask, they are not the topic
+    assert ask("Welke spreiding bepleit Dominic Schrijer?", "nl").names_in_best  # "welke" neither
+    assert not ask("Who paid Schrijer's salary?", "en").names_in_best  # "salary" is the topic
 
 
 def test_names_pin_the_evidence_only_when_the_documents_use_the_rest_of_the_question():
