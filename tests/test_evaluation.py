@@ -3,6 +3,7 @@
 import json
 from dataclasses import replace
 
+from assistant.evaluation.evalset import KeyPoint
 from assistant.evaluation.judge import Verdict, agreement
 from assistant.evaluation.report import compare_markdown, gate_failures, headline, write_report
 from assistant.evaluation.run import (
@@ -12,8 +13,10 @@ from assistant.evaluation.run import (
     judge_citations,
     key_facts_found,
     retrieval_metrics,
+    summary_points_found,
 )
-from assistant.types import Answer, Citation, Quote
+from assistant.summarise import SectionSummary, SourceRef, SummarySentence
+from assistant.types import Answer, Citation, Mode, Quote
 
 
 def test_retrieval_recall_and_mrr():
@@ -31,6 +34,15 @@ def test_retrieval_recall_and_mrr():
 def test_key_facts_accept_any_spelling_and_ignore_case():
     assert key_facts_found("Van 65 naar 42 procent, aldus het Beleid.", [["65"], ["42"], ["beleid"]]) == [True] * 3
     assert key_facts_found("Urban restructuring.", [["herstructurering", "restructuring"], ["niets"]]) == [True, False]
+
+
+def test_a_summary_carries_a_key_point_only_in_its_sentences_not_in_their_source_labels():
+    source = SourceRef("doc", "Leefbaarheid en bestuurbaarheid", 1, 4)
+    sentence = SummarySentence("“Corporaties uiten hun zorgen over de balans in een buurt.”", [source], "quoted")
+    summary = SectionSummary("doc", "T", source.section, "nl", "medium", Mode.QUOTED, [sentence])
+    points = [KeyPoint(point="bestuurbaarheid", any=["bestuurbaar"]), KeyPoint(point="balans", any=["balans"])]
+    assert "bestuurbaar" in summary.text()  # the label names the section
+    assert summary_points_found(summary, points) == [False, True]
 
 
 def _citation(n, text):

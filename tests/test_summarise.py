@@ -150,14 +150,18 @@ def test_quotes_writer_quotes_the_main_points_without_the_model(make):
     assert starts == sorted(starts)  # in the order of the section
 
 
-def test_main_points_cover_the_section_rather_than_repeat_its_centre():
-    # Three near-copies of the centre and one sentence on another topic: MMR takes one copy and the other topic.
-    centre, other = np.array([1.0, 0.0]), np.array([0.6, 0.8])
-    vectors = np.array([centre, centre * 0.999 + [0, 0.045], centre, other])
+def test_main_points_cover_every_stretch_of_the_section_rather_than_repeat_its_centre():
+    # The section's first half is on its dominant theme, its second half on another, with a turn
+    # between: one sentence of each half, not the section's centre twice.
+    centre, other, turn = np.array([1.0, 0.0]), np.array([0.6, 0.8]), np.array([0.8, 0.6])
+    first = [centre, centre * 0.99 + [0, 0.14], centre, centre]
+    vectors = np.array([*first, other, other * 0.99 + [0.14, 0], turn, other])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    chosen = main_points(vectors, 2, diversity=0.5)
-    assert 3 in chosen and len(chosen) == 2
-    assert main_points(vectors, 2, diversity=0.0) != chosen  # pure centrality repeats the centre
+    assert main_points(vectors, 2) == [0, 5]  # the most central of each half, in the section's order
+    prior = np.zeros(len(vectors))
+    prior[6] = 1.0  # a sentence rich in the section's key terms wins its stretch
+    assert main_points(vectors, 2, prior=prior) == [0, 6]
+    assert main_points(vectors[:1], 4) == [0] and main_points(vectors[:0], 4) == []
 
 
 def test_a_garbled_word_is_damaged_and_a_source_or_common_word_is_not():

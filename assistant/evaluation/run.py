@@ -25,10 +25,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.chunking import split_sentences
 from assistant.citations import parse_citations
-from assistant.evaluation.evalset import CASES_FILE, EvalCase, Evidence, normalise
+from assistant.evaluation.evalset import CASES_FILE, EvalCase, Evidence, KeyPoint, key_points_found, normalise
 from assistant.evaluation.judge import SupportJudge
 from assistant.evaluation.metrics import AnswerMetrics
 from assistant.files import file_sha256
@@ -36,6 +37,9 @@ from assistant.qa import Assistant
 from assistant.retrieval import retrieve_hybrid
 from assistant.store import SearchIndex
 from assistant.types import Answer, Mode
+
+if TYPE_CHECKING:
+    from assistant.summarise import SectionSummary
 
 MODES = ("dense", "bm25", "hybrid")
 KS = (1, 3, 5, 10)
@@ -288,16 +292,26 @@ def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.
     }
 
 
+def summary_points_found(summary: SectionSummary, points: list[KeyPoint]) -> list[bool]:
+    """Per key point: do the summary's sentences carry it?
+
+    The sentences only, not their source labels: a label names the section, and a key
+    point's phrase found in the section's name ("bestuurbaar" in "Leefbaarheid en
+    bestuurbaarheid") says nothing about the summary.
+    """
+    return key_points_found(" ".join(s.text for s in summary.sentences), points)
+
+
 def summary_metrics(assistant: Assistant, points_file: Path | None = None) -> dict:
     """Key-point recall of fresh summaries of every section in ``eval/summary_points.jsonl``."""
-    from assistant.evaluation.evalset import POINTS_FILE, key_points_found, load_points
+    from assistant.evaluation.evalset import POINTS_FILE, load_points
     from assistant.summarise import Summariser
 
     summariser = Summariser(assistant)
     sections, found = [], []
     for entry in load_points(points_file or POINTS_FILE):
         summary = summariser.summarise_section(entry.doc, entry.section)
-        hits = key_points_found(summary.text(), entry.points)
+        hits = summary_points_found(summary, entry.points)
         found += hits
         sections.append(
             {"id": entry.id, "mode": summary.mode, "found": hits, "seconds": round(summary.seconds, 2),
