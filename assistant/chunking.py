@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.types import Chunk, Document, Section
@@ -190,12 +190,31 @@ def chunk_section(
                 text_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
                 start_page=page_of_line(start_line),
                 end_page=page_of_line(end_line),
+                sentences=_spans(text),
             )
         )
         if j >= len(sentences):
             break
         i = max(j - overlap, i + 1)
     return chunks
+
+
+def _spans(text: str) -> tuple[tuple[int, int], ...]:
+    # The passage split on its own, as answering has always read it (not the section's split, whose
+    # long sentences are cut to fit a passage): the evidence units stay the same sentences.
+    return tuple((s.start, s.end) for s in split_sentences(text))
+
+
+def chunk_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a passage: stored with it, or split now for passages of older indexes."""
+    if chunk.sentences:
+        return [chunk.text[start:end] for start, end in chunk.sentences]
+    return [s.text for s in split_sentences(chunk.text)]
+
+
+def with_sentences(chunk: Chunk) -> Chunk:
+    """``chunk`` with its sentence spans, for passages reused from an index built before they were stored."""
+    return chunk if chunk.sentences else replace(chunk, sentences=_spans(chunk.text))
 
 
 def chunk_document(document: Document, target_chars: int, overlap: int) -> list[Chunk]:

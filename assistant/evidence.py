@@ -37,7 +37,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.chunking import split_sentences
+from assistant.chunking import chunk_sentences, split_sentences
 from assistant.embedding import Embedder
 from assistant.settings import GroundingPolicy
 from assistant.types import Hit
@@ -342,7 +342,7 @@ def candidate_units(hits: list[Hit]) -> list[tuple[int, str, str]]:
     units: list[tuple[int, str, str]] = []
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
-        sentences = [s.text for s in split_sentences(hit.chunk.text)]
+        sentences = chunk_sentences(hit.chunk)
         for i, sentence in enumerate(sentences):
             if len(sentence.split()) < 3 and not sentence.rstrip().endswith(":"):
                 continue

@@ -8,13 +8,14 @@ that was embedded.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.chunking import chunk_document
+from assistant.chunking import chunk_document, with_sentences
 from assistant.documents import Reading, SkippedFile, corpus_hashes, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
@@ -132,10 +133,16 @@ def index_is_current(settings: Settings, identity: Identity, doc_hashes: dict[st
 
 
 def _has_units(settings: Settings) -> bool:
-    """Whether the index stores its evidence units (indexes built before they were stored do not)."""
+    """Whether the index stores its evidence units and its passages' sentences (older indexes do not).
+
+    An older index is built again on the next ``bron index``, its vectors reused: only the splitting is redone.
+    """
     try:
-        return "units.json" in read_manifest(settings.index_path).files
-    except BronError:
+        if "units.json" not in read_manifest(settings.index_path).files:
+            return False
+        with (settings.index_path / "chunks.jsonl").open(encoding="utf-8") as handle:
+            return bool(json.loads(handle.readline() or "{}").get("sentences"))
+    except (BronError, OSError, ValueError):
         return False
 
 
@@ -196,7 +203,7 @@ def _embed(
     # A document whose bytes are unchanged keeps its passages: sentence splitting costs about a
     # fifth of a first build, and adding one file to a large folder should not split all the others again.
     chunks = [
-        c
+        with_sentences(c)
         for d in documents
         for c in lent.chunks.get((d.doc_id, d.content_hash))
         or chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)

@@ -4,6 +4,7 @@ import threading
 import pytest
 
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from assistant.files import file_sha256
 from assistant.indexing import build_index, identity_for
 from assistant.store import load_index
 from tests.fakes import KEYWORD_THRESHOLDS, assistant_over
@@ -197,6 +198,33 @@ def test_an_index_without_stored_units_is_brought_up_to_date(make_settings, keyw
     assert not report.unchanged and report.embedded == 0  # passages reused, only the units embedded
     assert keyword_embedder.embedded > before
     assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).unit_vectors is not None
+
+
+def test_passages_keep_their_sentences_and_an_index_without_them_is_brought_up_to_date(
+    make_settings, keyword_embedder, corpus_copy
+):
+    from assistant.chunking import chunk_sentences, split_sentences
+
+    settings = make_settings(corpus_dir=corpus_copy)
+    build_index(settings, keyword_embedder)
+    chunks_path = settings.index_path / "chunks.jsonl"
+    stored = load_index(settings.index_path, identity_for(settings, keyword_embedder)).chunks
+    # Read back from disk, a passage's stored sentences are the ones a fresh split finds.
+    assert all(c.sentences and chunk_sentences(c) == [s.text for s in split_sentences(c.text)] for c in stored)
+    rows = [json.loads(line) for line in chunks_path.read_text().splitlines()]
+    for row in rows:  # as an index built before sentences were stored
+        del row["sentences"]
+    chunks_path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    manifest_path = settings.index_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["chunks.jsonl"] = file_sha256(chunks_path)
+    manifest_path.write_text(json.dumps(manifest))
+    old = load_index(settings.index_path, identity_for(settings, keyword_embedder)).chunks
+    assert not any(c.sentences for c in old) and chunk_sentences(old[0]) == chunk_sentences(stored[0])
+    before = keyword_embedder.embedded
+    report = build_index(settings, keyword_embedder)
+    assert not report.unchanged and keyword_embedder.embedded == before  # split again, nothing embedded
+    assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).chunks == stored
 
 
 def test_one_writer_at_a_time_and_a_live_writer_is_not_interrupted(make_settings, keyword_embedder, corpus_copy):
