@@ -232,20 +232,33 @@ def check_draft(
     valid passage numbers) and, per sentence, the best supporting sentence of each passage.
     """
     texts = dict(passages)
-    support, best_text = support_matrix([s.text for s in draft], passages, embedder)
-    checks: list[SentenceCheck] = []
+    # The form checks first: a sentence they reject is not embedded (the support embedding is the
+    # check's main cost, and an unfinished or repeated sentence fails whatever its support).
+    early: list[Failure | None] = []
     seen: list[str] = []
     for i, sentence in enumerate(draft):
-        valid = sorted({n for n in sentence.cited if n in texts})
         key = sentence.text.lower().rstrip(".!?")
         if i == len(draft) - 1 and sentence.text[-1] not in ".!?":
             # Generation stopped mid-sentence (token limit): an unfinished claim is no claim.
-            checks.append(_failed(sentence.text, valid, 0.0, Failure.UNFINISHED))
+            early.append(Failure.UNFINISHED)
+        elif len(sentence.text.split()) < _MIN_WORDS or any(key in earlier for earlier in seen):
+            early.append(Failure.REPEATED)
+        else:
+            early.append(None)
+            seen.append(key)
+    rows = [i for i, failure in enumerate(early) if failure is None]
+    support_rows, best_rows = support_matrix([draft[i].text for i in rows], passages, embedder)
+    support = np.zeros((len(draft), len(passages)))
+    best_text = [[""] * len(passages) for _ in draft]
+    for row, i in enumerate(rows):
+        support[i], best_text[i] = support_rows[row], best_rows[row]
+    checks: list[SentenceCheck] = []
+    for i, sentence in enumerate(draft):
+        valid = sorted({n for n in sentence.cited if n in texts})
+        failure = early[i]
+        if failure is not None:
+            checks.append(_failed(sentence.text, valid, 0.0, failure))
             continue
-        if len(sentence.text.split()) < _MIN_WORDS or any(key in earlier for earlier in seen):
-            checks.append(_failed(sentence.text, valid, 0.0, Failure.REPEATED))
-            continue
-        seen.append(key)
         reason = ""
         if valid:
             supported_cites = [n for n in valid if support[i, n - 1] >= policy.min_support]

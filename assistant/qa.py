@@ -311,23 +311,28 @@ class Assistant:
         if not parsed:
             return "", [SentenceCheck(draft, (), False, 0.0, Failure.TEMPLATE.value, Failure.TEMPLATE)] if draft else []
         passages = numbered(units)
-        checks, _ = check_draft(parsed[:1], passages, self.embedder, policy)
+        first = parsed[0]
+        # The word-level checks before the embedded ones: a sentence that only repeats a quote, or lacks
+        # the asked-for answer type, is dropped whatever its support (most rejected drafts are copies).
+        failure, detail = None, ""
+        if not has_answer_type(first.text, selection.answer_type, selection.references):
+            failure, detail = Failure.WRONG_TYPE, selection.answer_type.value
+        elif _repeats(first.text, [text for _, text in passages], policy.copy_overlap):
+            failure = Failure.COPY
+        if failure:
+            cited = tuple(sorted({n for n in first.cited if n <= len(passages)}))
+            reason = f"{failure.value}: {detail}" if detail else failure.value
+            return "", [SentenceCheck(first.text, cited, False, 0.0, reason, failure)]
+        checks, _ = check_draft([first], passages, self.embedder, policy)
         check = checks[0]
         if not check.supported:
             return "", checks
         sentence = check.sentence
-        failure, detail = None, ""
-        if not has_answer_type(sentence, selection.answer_type, selection.references):
-            failure, detail = Failure.WRONG_TYPE, selection.answer_type.value
-        else:
-            relevance = float(self.embedder.embed_passages([sentence])[0] @ q)
-            if relevance < selection.best_dense - policy.responsive_margin:
-                failure, detail = Failure.NOT_RESPONSIVE, f"{relevance:.3f} against {selection.best_dense:.3f}"
-            elif _repeats(sentence, [text for _, text in passages], policy.copy_overlap):
-                failure = Failure.COPY
-        if failure:
-            reason = f"{failure.value}: {detail}" if detail else failure.value
-            return "", [SentenceCheck(sentence, check.cited, False, check.support, reason, failure)]
+        relevance = float(self.embedder.embed_passages([sentence])[0] @ q)
+        if relevance < selection.best_dense - policy.responsive_margin:
+            detail = f"{relevance:.3f} against {selection.best_dense:.3f}"
+            reason = f"{Failure.NOT_RESPONSIVE.value}: {detail}"
+            return "", [SentenceCheck(sentence, check.cited, False, check.support, reason, Failure.NOT_RESPONSIVE)]
         # Renumber: the prompt numbered the units; the answer numbers the passages they come from.
         unit_to_citation = {i + 1: q.n for i, q in enumerate(quotes)}
         marks = "".join(f"[{n}]" for n in dict.fromkeys(unit_to_citation[c] for c in check.cited))
