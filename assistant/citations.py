@@ -299,6 +299,17 @@ def _failed(sentence: str, cited, score: float, failure: Failure, detail: str = 
     return SentenceCheck(sentence, tuple(cited), False, score, reason, failure)
 
 
+def load_common_words() -> None:
+    """Read wordfreq's Dutch and English frequency lists (~0.6 s), which ``damaged_words`` needs.
+
+    Done when the model is loaded, so the first check of a model's sentence does not pay for it.
+    """
+    from wordfreq import zipf_frequency
+
+    for language in ("nl", "en"):
+        zipf_frequency("de", language)
+
+
 def damaged_words(sentence: str, sources: str, common_zipf: float = 4.0) -> list[str]:
     """Words of ``sentence`` that are in neither its sources nor common Dutch or English.
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 from assistant.chunking import split_sentences
-from assistant.citations import check_draft, numbered, parse_citations, strip_markers
+from assistant.citations import check_draft, load_common_words, numbered, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.evidence import Selection, has_answer_type, names_all, pinning_names, select_evidence
@@ -120,6 +120,9 @@ class Assistant:
     @property
     def llm(self) -> LLM:
         if self._llm is None:
+            # Every draft the model writes is checked for damaged words; their word lists load
+            # beside the model instead of in the first answer's check.
+            threading.Thread(target=load_common_words, name="bron-word-lists", daemon=True).start()
             self._llm = load_llm(self.settings)
         return self._llm
 
