@@ -400,7 +400,7 @@ def select_evidence(
     if not units:
         return Selection(kind, (), 0, 0.0, 0.0, kind is AnswerType.ANY, missing, "", references)
     q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
-    dense = _unit_vectors([text for _, text, _ in units], embedder, stored) @ q
+    dense = unit_vectors([text for _, text, _ in units], embedder, stored) @ q
     q_tokens = _tokens(question)
     scored: list[tuple[EvidenceUnit, float]] = []  # (unit, its score without the passage's relevance)
     for (rank, text, following), d in zip(units, dense, strict=True):
@@ -492,9 +492,7 @@ def _sentence_keys(text: str) -> set[str]:
     return {_normalise(s.text) for s in split_sentences(text) if len(s.text.split()) >= 3}
 
 
-def _unit_vectors(
-    texts: list[str], embedder: Embedder, stored: Callable[[str], np.ndarray | None] | None
-) -> np.ndarray:
+def unit_vectors(texts: list[str], embedder: Embedder, stored: Callable[[str], np.ndarray | None] | None) -> np.ndarray:
     """Passage-mode vectors of the units: from the index where it has them, embedded otherwise."""
     found = [stored(t) if stored else None for t in texts]
     missing = [i for i, v in enumerate(found) if v is None]

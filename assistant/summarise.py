@@ -44,9 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import split_sentences
+from assistant.chunking import chunk_sentences
 from assistant.citations import check_draft, numbered, parse_citations, support_matrix
 from assistant.errors import BronError, Cancelled, InputError
+from assistant.evidence import unit_vectors
 from assistant.files import atomic_write_text
 from assistant.prompting import format_passages, load_template
 from assistant.qa import Assistant
@@ -314,15 +315,16 @@ class Summariser:
         seen: set[str] = set()
         candidates: list[tuple[str, Chunk]] = []
         for chunk in chunks:
-            for sentence in split_sentences(chunk.text):
-                text = " ".join(sentence.text.split())
+            for sentence in chunk_sentences(chunk):
+                text = " ".join(sentence.split())
                 if len(text.split()) >= _MIN_QUOTE_WORDS and text not in seen:
                     seen.add(text)
                     candidates.append((text, chunk))
         if not candidates:
             candidates = [(" ".join(chunks[0].text.split()), chunks[0])]
         texts = [t for t, _ in candidates]
-        vectors = self.assistant.embedder.embed_passages(texts)
+        # Most sentences were embedded at index time as evidence units; only the others are embedded here.
+        vectors = unit_vectors(texts, self.assistant.embedder, self.assistant.index.unit_vector)
         from assistant.retrieval import bm25_tokenize
 
         terms = self._key_terms(chunks[0].doc_id, chunks[0].section)

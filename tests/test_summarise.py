@@ -211,3 +211,29 @@ def test_quoted_summaries_need_no_model(make_settings, keyword_embedder, corpus_
     build_index(settings, keyword_embedder)
     (summary,) = Summariser(assistant_over(settings, keyword_embedder)).run([(DOC, "Inleiding")])
     assert summary.mode == "quoted" and summary.sentences
+
+
+def test_quoted_summaries_reuse_the_sentence_vectors_stored_in_the_index(make_settings, keyword_embedder, corpus_copy):
+    """Bulk summarising embeds only the sentences the index has no vector for, and picks the same points."""
+    settings = make_settings(corpus_dir=corpus_copy, summary_writer="quotes")
+    build_index(settings, keyword_embedder)
+    embedded: list[str] = []
+
+    class Counting:
+        name, fingerprint, dim = keyword_embedder.name, keyword_embedder.fingerprint, keyword_embedder.dim
+
+        def embed_passages(self, texts):
+            embedded.extend(texts)
+            return keyword_embedder.embed_passages(texts)
+
+        def embed_queries(self, texts):
+            return keyword_embedder.embed_queries(texts)
+
+    assistant = assistant_over(settings, Counting())
+    stored = Summariser(assistant).summarise_section(DOC, "Conclusie")
+    reused = len(embedded)
+    assistant.index.units.clear()  # as if the index held no sentence vectors
+    embedded.clear()
+    fresh = Summariser(assistant).summarise_section(DOC, "Conclusie")
+    assert [s.text for s in stored.sentences] == [s.text for s in fresh.sentences]
+    assert reused < len(embedded) / 2
