@@ -9,6 +9,7 @@ Chunks are runs of whole sentences up to a target length, neighbours sharing
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -57,6 +58,14 @@ _ABBREVIATIONS = {
     "al",
 }
 _TRAILING_ABBREVIATION = re.compile(r"(?:^|[\s(])([A-Za-z](?:\.[A-Za-z])*|[a-z]{1,5})\.\s*$")
+# A contact line ends at its e-mail address or web address, without a full stop: "Correspondentie:
+# E-mail: j.l.uitermark@uva.nl; Prof. dr. Jan Willem Duyvendak is ..." is two sentences, and the
+# second is what a question about Duyvendak needs, without the address glued to it.
+_ADDRESS_END = re.compile(r"(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.)\S+?)[;,]?\s+(?=[\"'(\[]*[A-ZÀ-Þ])")
+
+# How the text of an unchanged file becomes passages and sentences. An index records it, and a
+# build re-splits documents it recorded under another version (their vectors are reused by text).
+SPLITTING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,7 @@ def split_sentences(text: str) -> list[Sentence]:
         for offset, end in _blocks(text)
         for s in _segmenter().segment(text[offset:end])
     ]
+    spans = [piece for span in spans for piece in _cut_after_addresses(text, *span)]
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and _ends_in_abbreviation(text[merged[-1][0] : merged[-1][1]]):
@@ -126,6 +136,13 @@ def split_sentences(text: str) -> list[Sentence]:
         if body:
             sentences.append(Sentence(body, start + lead, start + lead + len(body)))
     return sentences
+
+
+def _cut_after_addresses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span cut after every address that ends a line of contact details (``_ADDRESS_END``)."""
+    cuts = [m.end() for m in _ADDRESS_END.finditer(text, start, end) if m.end() < end]
+    bounds = [start, *cuts, end]
+    return list(itertools.pairwise(bounds))
 
 
 def _bounded(sentences: list[Sentence], limit: int) -> list[Sentence]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.chunking import chunk_document, with_sentences
+from assistant.chunking import SPLITTING_VERSION, chunk_document, with_sentences
 from assistant.documents import Reading, SkippedFile, corpus_hashes, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
@@ -103,6 +103,8 @@ def _previous(settings: Settings, identity: Identity) -> _Previous:
     passages = {_key(embedding_text(c)): old.vectors[i] for i, c in enumerate(old.chunks)}
     units = {key: old.unit_vectors[row] for key, row in old.units.items()} if old.unit_vectors is not None else {}
     chunks: dict[tuple[str, str], list[Chunk]] = {}
+    if old.manifest.splitting != SPLITTING_VERSION:
+        return _Previous(passages, units, chunks)  # its passages were cut by other rules: split again
     hashes = old.manifest.content_hashes()
     for chunk in old.chunks:
         if chunk.doc_id in hashes:
@@ -129,7 +131,7 @@ def index_is_current(settings: Settings, identity: Identity, doc_hashes: dict[st
         return False
     if settings.vector_store != "auto" and manifest.vector_store != settings.vector_store:
         return False
-    return manifest.content_hashes() == doc_hashes
+    return manifest.splitting == SPLITTING_VERSION and manifest.content_hashes() == doc_hashes
 
 
 def _has_units(settings: Settings) -> bool:
@@ -297,7 +299,12 @@ def _build_pg_index(
     except BronError:
         old = None
     try:
-        if old is not None and not rebuild and old.manifest.content_hashes() == doc_hashes:
+        if (
+            old is not None
+            and not rebuild
+            and old.manifest.splitting == SPLITTING_VERSION
+            and old.manifest.content_hashes() == doc_hashes
+        ):
             report.unchanged, report.chunks = True, old.manifest.n_chunks
             return report
         lent = _Previous(*old.embeddings()) if old is not None and not rebuild else _Previous()

@@ -84,6 +84,8 @@ class Manifest(Identity):
     n_chunks: int
     built_at: str
     files: dict[str, str] = Field(default_factory=dict)  # file name inside the build -> sha256
+    # ``chunking.SPLITTING_VERSION`` the passages were cut with; manifests from before it was recorded say 1.
+    splitting: int = 1
 
     @property
     def identity(self) -> Identity:

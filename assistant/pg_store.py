@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.chunking import SPLITTING_VERSION
 from assistant.errors import IndexBusyError, IndexCorruptError, IndexMissingError, InputError
 from assistant.manifest import Identity, IndexedDocument, Manifest
 from assistant.types import Chunk
@@ -174,6 +175,7 @@ def save_pg_index(
                 vector_store="pgvector-hnsw-cosine" if dim <= HNSW_MAX_DIM else "pgvector-exact-cosine",
                 vector_store_reason=f"PostgreSQL store; HNSW up to {HNSW_MAX_DIM} dimensions, here {dim}",
                 n_chunks=len(chunks),
+                splitting=SPLITTING_VERSION,
                 built_at=_now(),
                 files={},
             )

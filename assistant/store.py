@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from assistant.chunking import SPLITTING_VERSION
 from assistant.errors import IndexBusyError, IndexCorruptError, IndexMissingError, InputError
 from assistant.files import file_sha256, fsync_dir, fsync_tree
 from assistant.manifest import ChunkingIdentity, EmbedderIdentity, Identity, IndexedDocument, Manifest
@@ -300,6 +301,7 @@ def save_index(
             vector_store=store[0],
             vector_store_reason=store[1],
             n_chunks=len(chunks),
+            splitting=SPLITTING_VERSION,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             files={str(p.relative_to(staging)): file_sha256(p) for p in files},
         )

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import chunk_sentences
+from assistant.chunking import SPLITTING_VERSION, chunk_sentences
 from assistant.citations import check_draft, numbered, parse_citations, support_matrix
 from assistant.errors import BronError, Cancelled, InputError
 from assistant.evidence import unit_vectors
@@ -162,6 +162,7 @@ class Summariser:
         model = "none" if s.summary_writer == "quotes" else getattr(self.assistant.llm, "fingerprint", s.llm)
         parts = {
             "format": SUMMARY_FORMAT,
+            "splitting": SPLITTING_VERSION,  # the same passage text can be cut into other sentences
             "doc": doc,
             "section": section,
             "text": [c.text_hash for c in self._chunks(doc, section)],
@@ -358,7 +359,8 @@ class Summariser:
         return {t: w / top for t, w in weights.items()}
 
 
-# Measured on eval/summary_points.jsonl (sentences only): 0 -> 0.44 key-point recall, 0.05-0.3 -> 0.59-0.62.
+# Measured on eval/summary_points.jsonl (sentences only): 0 -> 0.44 key-point recall, 0.05-0.3 -> 0.59-0.62
+# (2026-12-07, contact lines split off: 0 -> 0.44, 0.05-0.5 -> 0.56-0.59).
 KEY_TERM_WEIGHT = 0.2
 
 
@@ -374,7 +376,7 @@ def main_points(vectors: np.ndarray, n: int, prior: np.ndarray | None = None) ->
     stretch's mean vector, plus ``prior``: its key-term score). Against maximal marginal
     relevance over the whole section, which kept returning to the section's dominant theme,
     this carried 0.62 of the key points instead of 0.53 (0.59 with the weight chosen leave-one-section-out;
-    docs/evaluation.md).
+    docs/evaluation.md). Since contact lines are split off their next sentence, 0.59 (0.56).
     """
     if len(vectors) == 0:
         return []

@@ -18,6 +18,25 @@ def test_dutch_abbreviations_citations_and_initials_do_not_end_sentences():
     ]
 
 
+def test_a_contact_line_ends_at_its_address_but_an_address_inside_a_sentence_does_not_end_it():
+    text = (
+        "Hij doet promotieonderzoek. Correspondentie: E-mail: j.l.Uitermark@uva.nl; Prof. dr. Jan Willem "
+        "Duyvendak is hoogleraar. Meer op www.scp.nl Het rapport verscheen in 2004. "
+        "Schrijf naar info@scp.nl of bel ons. Zie https://www.scp.nl/rapport voor de tabellen."
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "Hij doet promotieonderzoek.",
+        "Correspondentie: E-mail: j.l.Uitermark@uva.nl;",
+        "Prof. dr. Jan Willem Duyvendak is hoogleraar.",
+        "Meer op www.scp.nl",
+        "Het rapport verscheen in 2004.",
+        "Schrijf naar info@scp.nl of bel ons.",
+        "Zie https://www.scp.nl/rapport voor de tabellen.",
+    ]
+    for s in split_sentences(text):
+        assert text[s.start : s.end] == s.text
+
+
 def test_sentence_offsets_point_into_the_text():
     text = "Eerste zin.  Tweede zin!"
     for s in split_sentences(text):

@@ -60,6 +60,30 @@ def test_unchanged_documents_keep_their_passages_without_being_split_again(
     assert incremental == rebuilt  # ... and gets the very same passages
 
 
+def test_an_index_split_by_older_rules_is_split_again_and_its_vectors_reused(
+    make_settings, keyword_embedder, corpus_copy, monkeypatch
+):
+    import assistant.indexing as indexing
+    from assistant.chunking import SPLITTING_VERSION
+
+    settings = make_settings(corpus_dir=corpus_copy)
+    first = build_index(settings, keyword_embedder)
+    path = settings.index_path / "manifest.json"
+    old = json.loads(path.read_text())
+    assert old["splitting"] == SPLITTING_VERSION
+    del old["splitting"]  # as written before the version was recorded
+    path.write_text(json.dumps(old))
+    assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).manifest.splitting == 1
+    split = []
+    real = indexing.chunk_document
+    monkeypatch.setattr(indexing, "chunk_document", lambda d, *a: split.append(d.doc_id) or real(d, *a))
+    again = build_index(settings, keyword_embedder)
+    assert not again.unchanged and sorted(split) == sorted(old["documents"])  # every document split again
+    assert again.embedded == 0 and again.reused == first.chunks  # the same passages: no vector embedded
+    assert json.loads(path.read_text())["splitting"] == SPLITTING_VERSION
+    assert build_index(settings, keyword_embedder).unchanged
+
+
 def test_other_embedder_or_chunking_is_refused_naming_both(make_settings, keyword_embedder, corpus_copy):
     settings = make_settings(corpus_dir=corpus_copy)
     build_index(settings, keyword_embedder)

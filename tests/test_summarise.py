@@ -188,6 +188,16 @@ def test_the_cache_is_keyed_on_the_grounding_policy(make):
         assert stricter.cache_key(DOC, "Conclusie") != key, change
 
 
+def test_the_cache_is_keyed_on_the_splitting_rules(make, monkeypatch):
+    """Passages of the same text cut into other sentences give other summaries: the old ones are not reused."""
+    import assistant.summarise as summarise
+
+    summariser, _ = make(COPY)
+    key = summariser.cache_key(DOC, "Conclusie")
+    monkeypatch.setattr(summarise, "SPLITTING_VERSION", summarise.SPLITTING_VERSION + 1)
+    assert summariser.cache_key(DOC, "Conclusie") != key
+
+
 def test_document_text_in_summaries_is_never_markup():
     """A section title or sentence with Markdown or HTML is shown as written in every output format."""
     from assistant.summarise import SectionSummary, SummarySentence, summary_html, to_markdown
