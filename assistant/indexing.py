@@ -131,7 +131,7 @@ def index_is_current(settings: Settings, identity: Identity, doc_hashes: dict[st
         return False
     if settings.vector_store != "auto" and manifest.vector_store != settings.vector_store:
         return False
-    return manifest.splitting == SPLITTING_VERSION and manifest.content_hashes() == doc_hashes
+    return manifest.holds(doc_hashes)
 
 
 def _has_units(settings: Settings) -> bool:
@@ -299,12 +299,7 @@ def _build_pg_index(
     except BronError:
         old = None
     try:
-        if (
-            old is not None
-            and not rebuild
-            and old.manifest.splitting == SPLITTING_VERSION
-            and old.manifest.content_hashes() == doc_hashes
-        ):
+        if old is not None and not rebuild and old.manifest.holds(doc_hashes):
             report.unchanged, report.chunks = True, old.manifest.n_chunks
             return report
         lent = _Previous(*old.embeddings()) if old is not None and not rebuild else _Previous()

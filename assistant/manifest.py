@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.chunking import SPLITTING_VERSION
 from assistant.errors import IndexCorruptError, IndexMismatchError
 from assistant.types import DocumentMeta, Language
 
@@ -84,7 +85,7 @@ class Manifest(Identity):
     n_chunks: int
     built_at: str
     files: dict[str, str] = Field(default_factory=dict)  # file name inside the build -> sha256
-    # ``chunking.SPLITTING_VERSION`` the passages were cut with; manifests from before it was recorded say 1.
+    # ``SPLITTING_VERSION`` the passages were cut with; manifests from before it was recorded say 1.
     splitting: int = 1
 
     @property
@@ -123,6 +124,10 @@ class Manifest(Identity):
 
     def content_hashes(self) -> dict[str, str]:
         return {doc_id: d.content_hash for doc_id, d in self.documents.items()}
+
+    def holds(self, doc_hashes: dict[str, str]) -> bool:
+        """Whether this build is of exactly these documents (by content hash), split by the current rules."""
+        return self.splitting == SPLITTING_VERSION and self.content_hashes() == doc_hashes
 
 
 __all__ = [

@@ -81,6 +81,13 @@ def test_reindexing_embeds_only_changed_passages(make_settings, keyword_embedder
     doc.write_text(doc.read_text(encoding="utf-8") + "\n\nEen nieuwe alinea over groen in de wijk.\n", encoding="utf-8")
     again = build_index(settings, keyword_embedder)
     assert not again.unchanged and 0 < again.embedded <= 3 and again.reused >= first.chunks - 3
+    from assistant.pg_store import connect
+
+    with connect(pg_dsn) as conn:  # as recorded before the splitting rules had a version
+        conn.execute("UPDATE bron_index SET manifest = manifest - 'splitting' WHERE name = 'incremental'")
+    resplit = build_index(settings, keyword_embedder)
+    assert not resplit.unchanged and resplit.embedded == 0  # split again, every vector reused
+    assert build_index(settings, keyword_embedder).unchanged
 
 
 _KILLED_WRITER = """
