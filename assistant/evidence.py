@@ -152,6 +152,7 @@ class Selection:
     missing_focus: str = ""  # what a Dutch question asks about ("telefoonnummer") when no passage mentions it
     references: bool = False  # a reference's year counts as the answer (the question asks for a publication year)
     names_in_best: bool = False  # the question names someone or something, and the best unit names them all
+    anchor: int = 0  # rank of the passage holding the best unit on its own (whose cosine is best_dense)
 
 
 def answer_type(question: str) -> AnswerType:
@@ -464,6 +465,7 @@ def select_evidence(
         focus,
         references,
         names_in_best,
+        anchor.hit,
     )
 
 

@@ -70,15 +70,18 @@ def retrieve_hybrid(
     rrf_k: int = 60,
     mode: str = "hybrid",
     query_vector: np.ndarray | None = None,
+    lexical_query: str | None = None,
 ) -> list[Hit]:
     """The ``top_k`` passages for a question by ``mode``: hybrid, dense or bm25.
 
-    ``query_vector`` is the question's embedding when the caller already has it.
+    ``query_vector`` is the question's embedding when the caller already has it. ``lexical_query``
+    is what BM25 searches for, by default the question; an empty one leaves BM25 out.
     """
     if query_vector is None:
         query_vector = embedder.embed_queries([question])[0]
+    lexical = question if lexical_query is None else lexical_query
     dense = search_dense(index, query_vector, candidates) if mode in ("hybrid", "dense") else []
-    sparse = search_bm25(index, question, candidates) if mode in ("hybrid", "bm25") else []
+    sparse = search_bm25(index, lexical, candidates) if mode in ("hybrid", "bm25") and lexical.strip() else []
     fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], k=rrf_k)
     dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
     sparse_score = dict(sparse)

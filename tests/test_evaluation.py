@@ -7,6 +7,7 @@ from assistant.evaluation.evalset import KeyPoint
 from assistant.evaluation.judge import Verdict, agreement
 from assistant.evaluation.report import compare_markdown, gate_failures, headline, write_report
 from assistant.evaluation.run import (
+    _would_abstain,
     answer_metrics,
     answer_sentences,
     calibrate_abstention,
@@ -15,6 +16,7 @@ from assistant.evaluation.run import (
     retrieval_metrics,
     summary_points_found,
 )
+from assistant.settings import GroundingPolicy
 from assistant.summarise import SectionSummary, SourceRef, SummarySentence
 from assistant.types import Answer, Citation, Mode, Quote
 
@@ -70,6 +72,17 @@ def test_abstention_calibration_fits_on_folds_and_scores_held_out():
     assert 0.82 <= result["chosen"]["min_evidence_relevance"] <= 0.86
     assert result["in_sample"]["abstention_recall"] == 1.0 and result["in_sample"]["false_abstention_rate"] == 0.0
     assert result["cross_validated"]["abstention_recall"] > 0.8
+
+
+def test_abstention_calibration_maps_its_thresholds_for_questions_in_another_language():
+    # An English question's cosines to Dutch text run lower; the product lowers its thresholds for it
+    # (GroundingPolicy.across_languages), and the calibration must judge such a row the same way.
+    signals = {"best_passage": 0.80, "best_evidence": 0.80, "evidence_overlap": 0.0, "type_found": True,
+               "missing_names": []}  # fmt: skip
+    assert _would_abstain(signals, 0.80, 0.825, 0.0)
+    assert not _would_abstain({**signals, "across_languages": True}, 0.80, 0.825, 0.0)
+    same = GroundingPolicy.defaults().model_copy(update={"cross_lingual_slope": 1.0, "cross_lingual_intercept": 0.0})
+    assert _would_abstain({**signals, "across_languages": True}, 0.80, 0.825, 0.0, same)
 
 
 class WordJudge:

@@ -35,6 +35,33 @@ def test_english_question_finds_the_dutch_passage(real_assistant):
     assert any("stedelijke herstructurering" in c.text for c in answer.citations)
 
 
+def test_an_english_question_is_searched_by_its_names_and_answered_on_the_cross_language_scale(real_assistant):
+    # BM25 over an English question matched Dutch passages on noise ("social", "office") and pushed the
+    # passage dense search ranked 3rd down to 9th; its cosines to Dutch text run lower, and the Dutch
+    # threshold abstained on it. Both questions were abstained on before.
+    question = "How many types of interventions did the Social and Cultural Planning Office study?"
+    assert real_assistant.lexical_query(question, "en") == ""
+    assert real_assistant.lexical_query("Wat vindt Musterd van menging?", "nl") == "Wat vindt Musterd van menging?"
+    answer = real_assistant.ask(question)
+    assert not answer.abstained and "twee typen interventies" in answer.text
+    answer = real_assistant.ask("Since which year has the policy of mixed building been pursued?")
+    assert not answer.abstained and "1990" in answer.text
+    assert answer.signals["across_languages"]
+    # the lower threshold still abstains on what the documents are not about
+    assert real_assistant.ask("What is the boiling point of water at sea level?").abstained
+
+
+def test_the_cross_language_line_in_the_settings_is_the_one_measured_on_translated_questions(real_assistant):
+    from assistant.evaluation.run import cross_lingual_line
+
+    line = cross_lingual_line(real_assistant)
+    policy = real_assistant.settings.grounding
+    assert line["pairs"] >= 20 and 0.0 < line["slope"] < 1.0
+    assert abs(line["slope"] - policy.cross_lingual_slope) <= 0.02
+    assert abs(line["intercept"] - policy.cross_lingual_intercept) <= 0.02
+    assert policy.min_relevance - 0.05 < policy.across_languages(policy.min_relevance) < policy.min_relevance
+
+
 def test_question_the_documents_do_not_answer_is_abstained_on(real_assistant):
     answer = real_assistant.ask("Wat is de hoofdstad van Frankrijk?")
     assert answer.abstained

@@ -65,3 +65,14 @@ def test_each_retrieval_mode_finds_the_passage_with_the_question_words(mode, mak
     if mode == "bm25":
         assert all(h.dense_rank is None for h in hits) and hits[0].bm25_score > 0
     assert all(h.dense_score is not None for h in hits)  # the relevance gate needs a cosine for every hit
+
+
+def test_bm25_searches_the_lexical_query_and_an_empty_one_leaves_it_out(make_settings, keyword_embedder):
+    settings = make_settings()
+    build_index(settings, keyword_embedder)
+    index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
+    question = "herstructureringsbeleid 1997 sociale huur verlaagd"
+    hits = retrieve_hybrid(index, keyword_embedder, question, 3, 20, lexical_query="")
+    assert hits and all(h.bm25_rank is None for h in hits) and all(h.dense_rank for h in hits)
+    hits = retrieve_hybrid(index, keyword_embedder, question, 3, 20, mode="bm25", lexical_query="Musterd")
+    assert hits and all("Musterd" in h.chunk.text for h in hits)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal, Protocol, cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.errors import InputError
 from assistant.settings import bundled
@@ -21,6 +21,7 @@ EVAL_DIR = bundled("eval")
 CASES_FILE = EVAL_DIR / "grounding.jsonl"
 PAIRS_FILE = EVAL_DIR / "support_pairs.jsonl"
 POINTS_FILE = EVAL_DIR / "summary_points.jsonl"
+PARALLEL_FILE = EVAL_DIR / "parallel_questions.jsonl"
 
 
 class Evidence(BaseModel):
@@ -137,6 +138,20 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
+class ParallelQuestion(BaseModel):
+    """A Dutch question and its English translation: how the embedder's cosines shift across languages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    nl: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+def load_parallel(path: Path = PARALLEL_FILE) -> list[ParallelQuestion]:
+    return _load_jsonl(path, ParallelQuestion)
+
+
 def load_cases(path: Path = CASES_FILE) -> list[EvalCase]:
     return _load_jsonl(path, EvalCase)
 
@@ -169,6 +184,9 @@ __all__ = [
     "load_cases",
     "load_pairs",
     "load_points",
+    "load_parallel",
+    "ParallelQuestion",
+    "PARALLEL_FILE",
     "key_points_found",
     "normalise",
     "CASES_FILE",

@@ -101,6 +101,15 @@ def summary_markdown(report: dict) -> str:
                 + ", ".join(f"{k} {v}" for k, v in chosen.items())
                 + " (the cross-validated rows above are scored on held-out folds)."
             )
+    line = report["metrics"].get("cross_lingual")
+    if line:
+        lines.append(
+            f"Cross-language cosines ({line['pairs']} translated questions against every passage): English = "
+            f"{line['slope']} x Dutch + {line['intercept']} (settings: {line['settings']['slope']} x + "
+            f"{line['settings']['intercept']}); for a question in another language than its passage, "
+            f"min_relevance becomes {line['min_relevance_across']} and min_evidence_relevance "
+            f"{line['min_evidence_relevance_across']}."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -33,8 +33,9 @@ from assistant.evaluation.evalset import CASES_FILE, EvalCase, Evidence, KeyPoin
 from assistant.evaluation.judge import SupportJudge
 from assistant.evaluation.metrics import AnswerMetrics
 from assistant.files import file_sha256
-from assistant.qa import Assistant
+from assistant.qa import Assistant, detect_language
 from assistant.retrieval import retrieve_hybrid
+from assistant.settings import GroundingPolicy
 from assistant.store import SearchIndex
 from assistant.types import Answer, Mode
 
@@ -62,8 +63,18 @@ def retrieval_ranks(assistant: Assistant, case: EvalCase, depth: int) -> dict[st
     wanted = [evidence_rows(assistant.index, e) for e in case.evidence]
     row_of = {c.chunk_id: i for i, c in enumerate(assistant.index.chunks)}
     ranks: dict[str, list[int | None]] = {}
+    lexical = assistant.lexical_query(case.question, detect_language(case.question))
     for mode in MODES:
-        hits = retrieve_hybrid(assistant.index, assistant.embedder, case.question, depth, s.candidates, s.rrf_k, mode)
+        hits = retrieve_hybrid(
+            assistant.index,
+            assistant.embedder,
+            case.question,
+            depth,
+            s.candidates,
+            s.rrf_k,
+            mode,
+            lexical_query=lexical,
+        )
         order = [row_of[h.chunk.chunk_id] for h in hits]
         ranks[mode] = [next((r + 1 for r, row in enumerate(order) if row in rows), None) for rows in wanted]
     return ranks
@@ -222,40 +233,53 @@ _EVIDENCE_GRID = [round(0.80 + 0.005 * i, 3) for i in range(17)]
 _OVERLAP_GRID = [0.0, 0.1, 0.2, 0.3]
 
 
-def _would_abstain(signals: dict, gate: float, evidence: float, overlap: float) -> bool:
+def _would_abstain(
+    signals: dict, gate: float, evidence: float, overlap: float, policy: GroundingPolicy | None = None
+) -> bool:
     if "best_evidence" not in signals:  # nothing passed the relevance gate the eval ran with
         return True
     if signals["missing_names"] or signals.get("missing_focus") or not signals["type_found"]:
         return True
     if signals.get("names_in_best"):  # the product answers these whatever the thresholds (qa._abstain_reason)
         return False
+    if signals.get("across_languages"):  # the product maps its thresholds to cross-language cosines
+        policy = policy or GroundingPolicy.defaults()
+        gate, evidence = policy.across_languages(gate), policy.across_languages(evidence)
     return (
         signals["best_passage"] < gate or signals["best_evidence"] < evidence or signals["evidence_overlap"] < overlap
     )
 
 
-def _abstention_rates(rows: list[dict], params: tuple[float, float, float]) -> tuple[float, float]:
+def _abstention_rates(
+    rows: list[dict], params: tuple[float, float, float], policy: GroundingPolicy | None = None
+) -> tuple[float, float]:
     unanswerable = [r for r in rows if not r["answerable"]]
     answerable = [r for r in rows if r["answerable"]]
-    recall = sum(_would_abstain(r["answer"]["signals"], *params) for r in unanswerable) / max(1, len(unanswerable))
-    false = sum(_would_abstain(r["answer"]["signals"], *params) for r in answerable) / max(1, len(answerable))
+    recall = sum(_would_abstain(r["answer"]["signals"], *params, policy) for r in unanswerable) / max(
+        1, len(unanswerable)
+    )
+    false = sum(_would_abstain(r["answer"]["signals"], *params, policy) for r in answerable) / max(1, len(answerable))
     return recall, false
 
 
-def _best_params(rows: list[dict], max_false: float) -> tuple[float, float, float]:
+def _best_params(
+    rows: list[dict], max_false: float, policy: GroundingPolicy | None = None
+) -> tuple[float, float, float]:
     """The thresholds with the highest abstention recall whose false-abstention rate stays within ``max_false``."""
     best, best_key = (_GATE_GRID[0], _EVIDENCE_GRID[0], 0.0), (-1.0, 0.0, 0.0)
     for gate in _GATE_GRID:
         for evidence in _EVIDENCE_GRID:
             for overlap in _OVERLAP_GRID:
-                recall, false = _abstention_rates(rows, (gate, evidence, overlap))
+                recall, false = _abstention_rates(rows, (gate, evidence, overlap), policy)
                 key = (recall if false <= max_false else -1.0, -false, -(gate + evidence + overlap))
                 if key > best_key:
                     best, best_key = (gate, evidence, overlap), key
     return best
 
 
-def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.05, seed: int = 0) -> dict:
+def calibrate_abstention(
+    rows: list[dict], folds: int = 5, max_false: float = 0.05, seed: int = 0, policy: GroundingPolicy | None = None
+) -> dict:
     """Choose min_relevance, min_evidence_relevance and min_evidence_overlap, and say how well that generalises.
 
     The thresholds are fitted on all cases (what the settings should use) and, to
@@ -274,10 +298,10 @@ def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.
     for f in range(folds):
         test = order[f::folds]
         train = [rows[i] for i in order if i not in set(test)]
-        params = _best_params(train, max_false)
-        held += [(rows[i]["answerable"], _would_abstain(rows[i]["answer"]["signals"], *params)) for i in test]
-    fitted = _best_params(rows, max_false)
-    recall, false = _abstention_rates(rows, fitted)
+        params = _best_params(train, max_false, policy)
+        held += [(rows[i]["answerable"], _would_abstain(rows[i]["answer"]["signals"], *params, policy)) for i in test]
+    fitted = _best_params(rows, max_false, policy)
+    recall, false = _abstention_rates(rows, fitted, policy)
     unanswerable = [a for ok, a in held if not ok]
     answerable = [a for ok, a in held if ok]
     return {
@@ -289,6 +313,42 @@ def calibrate_abstention(rows: list[dict], folds: int = 5, max_false: float = 0.
             "folds": folds,
             "max_false_abstention": max_false,
         },
+    }
+
+
+def cross_lingual_line(assistant: Assistant, parallel_file: Path | None = None) -> dict:
+    """The line English cosines follow against Dutch ones, fitted on translated questions.
+
+    Each Dutch question of ``eval/parallel_questions.jsonl`` and its English translation are
+    compared with every passage of the index; a least-squares line through the pairs of cosines
+    (Dutch on x, English on y) is what ``GroundingPolicy.across_languages`` maps a threshold through.
+    No answer or label goes into it: only the questions and the passages.
+    """
+    import numpy as np
+
+    from assistant.evaluation.evalset import PARALLEL_FILE, load_parallel
+
+    pairs = load_parallel(parallel_file or PARALLEL_FILE)
+    n = len(assistant.index.chunks)
+    if not pairs or not n:
+        return {}
+    vectors = assistant.embedder.embed_queries([p.nl for p in pairs] + [p.en for p in pairs])
+    dutch, english = [], []
+    for q_nl, q_en in zip(vectors[: len(pairs)], vectors[len(pairs) :], strict=True):
+        by_nl, by_en = dict(assistant.index.search_dense(q_nl, n)), dict(assistant.index.search_dense(q_en, n))
+        rows = sorted(by_nl.keys() & by_en.keys())
+        dutch += [by_nl[r] for r in rows]
+        english += [by_en[r] for r in rows]
+    slope, intercept = np.polyfit(np.array(dutch), np.array(english), 1)
+    policy = assistant.settings.grounding
+    return {
+        "pairs": len(pairs),
+        "points": len(dutch),
+        "slope": round(float(slope), 3),
+        "intercept": round(float(intercept), 3),
+        "settings": {"slope": policy.cross_lingual_slope, "intercept": policy.cross_lingual_intercept},
+        "min_relevance_across": round(float(slope * policy.min_relevance + intercept), 3),
+        "min_evidence_relevance_across": round(float(slope * policy.min_evidence_relevance + intercept), 3),
     }
 
 
@@ -413,7 +473,8 @@ def run_eval(
     if answered:
         metrics["answers"] = answer_metrics(answered).model_dump()
         # abstention is decided from the evidence, before any writer: the product's signals serve
-        metrics["abstention_calibration"] = calibrate_abstention(answered)
+        metrics["abstention_calibration"] = calibrate_abstention(answered, policy=assistant.settings.grounding)
+        metrics["cross_lingual"] = cross_lingual_line(assistant)
         if beside:
             metrics["beside"] = answer_metrics([r["beside"] for r in answered], writer=other).model_dump()
     if with_answers and summaries:
