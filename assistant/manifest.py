@@ -125,9 +125,14 @@ class Manifest(Identity):
     def content_hashes(self) -> dict[str, str]:
         return {doc_id: d.content_hash for doc_id, d in self.documents.items()}
 
+    @property
+    def split_by_older_rules(self) -> bool:
+        """Whether the passages were cut into sentences by older rules than this bron's (until the next build)."""
+        return self.splitting != SPLITTING_VERSION
+
     def holds(self, doc_hashes: dict[str, str]) -> bool:
         """Whether this build is of exactly these documents (by content hash), split by the current rules."""
-        return self.splitting == SPLITTING_VERSION and self.content_hashes() == doc_hashes
+        return not self.split_by_older_rules and self.content_hashes() == doc_hashes
 
 
 __all__ = [

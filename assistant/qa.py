@@ -17,6 +17,7 @@ is the answer and the model only adds a direct phrasing where it holds up.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import time
@@ -53,6 +54,8 @@ from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import SearchIndex, load_index
 from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Mode, Quote, SentenceCheck, SetAside
+
+log = logging.getLogger(__name__)
 
 STOP_SEQUENCES = ["\n"]
 # The settings a loaded LLM depends on: changing any of them means another model object.
@@ -113,7 +116,15 @@ class Assistant:
         pass stand-ins or already loaded models); the LLM loads on first use.
         """
         embedder = embedder or load_embedder(settings)
-        return cls(settings, embedder, open_index(settings, embedder), llm)
+        index = open_index(settings, embedder)
+        if index.manifest.split_by_older_rules:
+            # It answers from its old sentences until rebuilt: say so rather than answer from them silently.
+            log.warning(
+                "index '%s' was split into sentences by older rules; 'bron index' updates it "
+                "(unchanged passages keep their vectors)",
+                settings.index_name,
+            )
+        return cls(settings, embedder, index, llm)
 
     def with_settings(self, **overrides) -> Assistant:
         """The same index and embedder under changed settings (top_k, llm, temperature, language, ...)."""

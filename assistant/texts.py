@@ -69,6 +69,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stale": "Let op: de documentenmap is veranderd sinds het indexeren ({changes}). Draai `bron index` om de "
         "index bij te werken; tot dan antwoordt bron uit de oude index.",
         "documents_intro": "{docs} documenten, {passages} passages in de index {index}.",
+        "older_splitting": "Deze index is met oudere regels in zinnen gesplitst; 'bron index' werkt hem bij "
+        "(ongewijzigde passages houden hun vectoren).",
         "doc_sections": "{n} secties",
         "doc_passages": "passages",
         "no_citations": "Geen passages geciteerd.",
@@ -153,6 +155,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stale": "Note: the documents folder changed since indexing ({changes}). Run `bron index` to update the "
         "index; until then bron answers from the old index.",
         "documents_intro": "{docs} documents, {passages} passages in the index {index}.",
+        "older_splitting": "This index was split into sentences by older rules; 'bron index' updates it "
+        "(unchanged passages keep their vectors).",
         "doc_sections": "{n} sections",
         "doc_passages": "passages",
         "no_citations": "No passages cited.",

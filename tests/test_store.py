@@ -1,12 +1,16 @@
 import json
+import logging
 import threading
 
 import pytest
 
+from assistant.chat.view import documents_html
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.files import file_sha256
 from assistant.indexing import build_index, identity_for
+from assistant.qa import Assistant
 from assistant.store import load_index
+from assistant.texts import TEXT
 from tests.fakes import KEYWORD_THRESHOLDS, assistant_over
 
 
@@ -61,7 +65,7 @@ def test_unchanged_documents_keep_their_passages_without_being_split_again(
 
 
 def test_an_index_split_by_older_rules_is_split_again_and_its_vectors_reused(
-    make_settings, keyword_embedder, corpus_copy, monkeypatch
+    make_settings, keyword_embedder, corpus_copy, monkeypatch, caplog
 ):
     import assistant.indexing as indexing
     from assistant.chunking import SPLITTING_VERSION
@@ -73,7 +77,13 @@ def test_an_index_split_by_older_rules_is_split_again_and_its_vectors_reused(
     assert old["splitting"] == SPLITTING_VERSION
     del old["splitting"]  # as written before the version was recorded
     path.write_text(json.dumps(old))
-    assert load_index(settings.index_path, identity_for(settings, keyword_embedder)).manifest.splitting == 1
+    stale = load_index(settings.index_path, identity_for(settings, keyword_embedder)).manifest
+    assert stale.splitting == 1 and stale.split_by_older_rules
+    # Until it is rebuilt it answers from the old sentences, and says so: on stderr and in the chat.
+    with caplog.at_level(logging.WARNING, logger="assistant.qa"):
+        Assistant.open(settings, keyword_embedder)
+    assert "split into sentences by older rules; 'bron index' updates it" in caplog.text
+    assert "bron index" in documents_html(stale, {}, settings.index_name, TEXT["nl"])
     split = []
     real = indexing.chunk_document
     monkeypatch.setattr(indexing, "chunk_document", lambda d, *a: split.append(d.doc_id) or real(d, *a))
@@ -82,6 +92,8 @@ def test_an_index_split_by_older_rules_is_split_again_and_its_vectors_reused(
     assert again.embedded == 0 and again.reused == first.chunks  # the same passages: no vector embedded
     assert json.loads(path.read_text())["splitting"] == SPLITTING_VERSION
     assert build_index(settings, keyword_embedder).unchanged
+    fresh = load_index(settings.index_path, identity_for(settings, keyword_embedder)).manifest
+    assert "bron index" not in documents_html(fresh, {}, settings.index_name, TEXT["nl"])
 
 
 def test_other_embedder_or_chunking_is_refused_naming_both(make_settings, keyword_embedder, corpus_copy):

@@ -174,6 +174,8 @@ def documents_html(manifest: Manifest, n_passages: dict[str, int], index_name: s
     docs = manifest.documents
     intro = text["documents_intro"].format(docs=len(docs), passages=manifest.n_chunks, index=index_name)
     rows = [f"<p>{escape(intro)}</p>"]
+    if manifest.split_by_older_rules:
+        rows.append(f"<p class='bron-set-aside'>⚠️ {escape(text['older_splitting'])}</p>")
     for doc_id, d in docs.items():
         meta = " · ".join(x for x in (", ".join(d.authors), str(d.year) if d.year else "", d.language) if x)
         sections = "".join(
