@@ -447,6 +447,12 @@ def select_evidence(
     type_found = kind is AnswerType.ANY or any(
         u.has_type and own >= anchor_score - 2 * type_penalty and u.lexical >= 0.5 * anchor.lexical for u, own in scored
     )
+    # ... and what is quoted must hold it. "In which year did Stichting de Wijk set up its neighbourhood
+    # panels?" quoted the panels' purpose, with no year in it, because another sentence with a year was
+    # nearly as relevant; the answer would have shown no year at all.
+    type_found = type_found and (
+        kind is AnswerType.ANY or any(has_answer_type(u.text, kind, references) for u in chosen)
+    )
     if focus and _occurs(focus, _words_of(hits), compounds=True):
         focus = ""
     if pinned is None:

@@ -51,6 +51,15 @@ def test_an_english_question_is_searched_by_its_names_and_answered_on_the_cross_
     assert real_assistant.ask("What is the boiling point of water at sea level?").abstained
 
 
+def test_a_year_question_is_not_answered_by_quotes_that_hold_no_year(real_assistant):
+    # A sentence with a year was nearly as relevant, so the year counted as found; the quote shown was
+    # the panels' purpose, with no year in it.
+    answer = real_assistant.ask("In which year did Stichting de Wijk set up its neighbourhood panels?")
+    assert answer.abstained and answer.abstain_reason == "no year in the evidence"
+    # the same question asked for their purpose is answered
+    assert not real_assistant.ask("Wat is de bedoeling van de buurtpanels van Stichting de Wijk?").abstained
+
+
 def test_the_cross_language_line_in_the_settings_is_the_one_measured_on_translated_questions(real_assistant):
     from assistant.evaluation.run import cross_lingual_line
 
