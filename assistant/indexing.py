@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.chunking import SPLITTING_VERSION, chunk_document, with_sentences
+from assistant.chunking import chunk_document, with_sentences
 from assistant.documents import Reading, SkippedFile, corpus_hashes, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
@@ -103,7 +103,7 @@ def _previous(settings: Settings, identity: Identity) -> _Previous:
     passages = {_key(embedding_text(c)): old.vectors[i] for i, c in enumerate(old.chunks)}
     units = {key: old.unit_vectors[row] for key, row in old.units.items()} if old.unit_vectors is not None else {}
     chunks: dict[tuple[str, str], list[Chunk]] = {}
-    if old.manifest.splitting != SPLITTING_VERSION:
+    if old.manifest.split_by_older_rules:
         return _Previous(passages, units, chunks)  # its passages were cut by other rules: split again
     hashes = old.manifest.content_hashes()
     for chunk in old.chunks:
