@@ -220,6 +220,31 @@ def support_matrix(sentences: list[str], passages: Passages, embedder: Embedder)
     return support, best_text
 
 
+def early_failures(
+    draft: list[DraftSentence], passages: Passages, policy: GroundingPolicy
+) -> list[tuple[Failure, str] | None]:
+    """Per draft sentence, the first check it fails that needs no embedding (None if it passes them all).
+
+    An unfinished or repeated sentence fails whatever its support; one that fails a word check against
+    all the passages fails it against the cited ones too. The checks run these first, so that a
+    sentence they reject is not embedded (the support embedding is the check's main cost).
+    """
+    everything = " ".join(text for _, text in passages)
+    early: list[tuple[Failure, str] | None] = []
+    seen: list[str] = []
+    for i, sentence in enumerate(draft):
+        key = sentence.text.lower().rstrip(".!?")
+        if i == len(draft) - 1 and sentence.text[-1] not in ".!?":
+            # Generation stopped mid-sentence (token limit): an unfinished claim is no claim.
+            early.append((Failure.UNFINISHED, ""))
+        elif len(sentence.text.split()) < _MIN_WORDS or any(key in earlier for earlier in seen):
+            early.append((Failure.REPEATED, ""))
+        else:
+            early.append(word_failure(sentence.text, everything, policy, with_numbers=False))
+            seen.append(key)
+    return early
+
+
 def check_draft(
     draft: list[DraftSentence],
     passages: Passages,
@@ -232,20 +257,7 @@ def check_draft(
     valid passage numbers) and, per sentence, the best supporting sentence of each passage.
     """
     texts = dict(passages)
-    # The form checks first: a sentence they reject is not embedded (the support embedding is the
-    # check's main cost, and an unfinished or repeated sentence fails whatever its support).
-    early: list[Failure | None] = []
-    seen: list[str] = []
-    for i, sentence in enumerate(draft):
-        key = sentence.text.lower().rstrip(".!?")
-        if i == len(draft) - 1 and sentence.text[-1] not in ".!?":
-            # Generation stopped mid-sentence (token limit): an unfinished claim is no claim.
-            early.append(Failure.UNFINISHED)
-        elif len(sentence.text.split()) < _MIN_WORDS or any(key in earlier for earlier in seen):
-            early.append(Failure.REPEATED)
-        else:
-            early.append(None)
-            seen.append(key)
+    early = early_failures(draft, passages, policy)
     rows = [i for i, failure in enumerate(early) if failure is None]
     support_rows, best_rows = support_matrix([draft[i].text for i in rows], passages, embedder)
     support = np.zeros((len(draft), len(passages)))
@@ -255,9 +267,8 @@ def check_draft(
     checks: list[SentenceCheck] = []
     for i, sentence in enumerate(draft):
         valid = sorted({n for n in sentence.cited if n in texts})
-        failure = early[i]
-        if failure is not None:
-            checks.append(_failed(sentence.text, valid, 0.0, failure))
+        if (known := early[i]) is not None:
+            checks.append(_failed(sentence.text, valid, 0.0, *known))
             continue
         reason = ""
         if valid:
@@ -275,23 +286,34 @@ def check_draft(
             checks.append(_failed(sentence.text, valid, score, Failure.UNSUPPORTED, reason))
             continue
         source = " ".join(texts[n] for n in supported_cites)
-        missing = unsupported_numbers(sentence.text, source) + unsupported_names(sentence.text, source)
         score = float(max(support[i, n - 1] for n in supported_cites))
         garbled = garbled_words(sentence.text, source)
-        coverage = word_coverage(sentence.text, source)
-        damaged = damaged_words(sentence.text, source, policy.common_word_zipf)
         if garbled:
             checks.append(_failed(sentence.text, supported_cites, score, Failure.GARBLED, ", ".join(garbled)))
-        elif damaged:
-            checks.append(_failed(sentence.text, supported_cites, score, Failure.DAMAGED, ", ".join(damaged)))
-        elif coverage < policy.min_word_coverage:
-            detail = f"only {coverage:.0%} of its words"
-            checks.append(_failed(sentence.text, supported_cites, score, Failure.LOW_COVERAGE, detail))
-        elif missing:
-            checks.append(_failed(sentence.text, supported_cites, score, Failure.NOT_IN_SOURCE, ", ".join(missing)))
+        elif late := word_failure(sentence.text, source, policy, with_numbers=True):
+            checks.append(_failed(sentence.text, supported_cites, score, *late))
         else:
             checks.append(SentenceCheck(sentence.text, tuple(supported_cites), True, score, reason))
     return checks, best_text
+
+
+def word_failure(sentence: str, source: str, policy: GroundingPolicy, with_numbers: bool) -> tuple[Failure, str] | None:
+    """The first word-level check ``sentence`` fails against ``source``: damaged words, coverage, names, numbers.
+
+    Each can only pass more often as ``source`` grows, so a failure against all the passages is a
+    failure against any of them. Numbers are left out for that use (``with_numbers=False``): reading
+    number words across the join of two passages could state a number neither states.
+    """
+    damaged = damaged_words(sentence, source, policy.common_word_zipf)
+    if damaged:
+        return Failure.DAMAGED, ", ".join(damaged)
+    coverage = word_coverage(sentence, source)
+    if coverage < policy.min_word_coverage:
+        return Failure.LOW_COVERAGE, f"only {coverage:.0%} of its words"
+    missing = (unsupported_numbers(sentence, source) if with_numbers else []) + unsupported_names(sentence, source)
+    if missing:
+        return Failure.NOT_IN_SOURCE, ", ".join(missing)
+    return None
 
 
 def _failed(sentence: str, cited, score: float, failure: Failure, detail: str = "") -> SentenceCheck:

@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from assistant.chunking import split_sentences
-from assistant.citations import check_draft, load_common_words, numbered, parse_citations, strip_markers
+from assistant.citations import check_draft, early_failures, load_common_words, numbered, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.evidence import (
@@ -375,15 +375,21 @@ class Assistant:
             return "", [SentenceCheck(draft, (), False, 0.0, Failure.TEMPLATE.value, Failure.TEMPLATE)] if draft else []
         passages = numbered(units)
         first = parsed[0]
-        # The word-level checks before the embedded ones: a sentence that only repeats a quote, or lacks
-        # the asked-for answer type, is dropped whatever its support (most rejected drafts are copies).
+        # The checks that embed nothing first, then the one that embeds one sentence (responsiveness), then
+        # support, which embeds every evidence sentence too: most rejected drafts are copies or lack words.
+        cited = tuple(sorted({n for n in first.cited if n <= len(passages)}))
         failure, detail = None, ""
         if not has_answer_type(first.text, selection.answer_type, selection.references):
             failure, detail = Failure.WRONG_TYPE, selection.answer_type.value
         elif _repeats(first.text, [text for _, text in passages], policy.copy_overlap):
             failure = Failure.COPY
+        elif early := early_failures([first], passages, policy)[0]:
+            failure, detail = early
+        else:
+            relevance = float(self.embedder.embed_passages([first.text])[0] @ q)
+            if relevance < selection.best_dense - policy.responsive_margin:
+                failure, detail = Failure.NOT_RESPONSIVE, f"{relevance:.3f} against {selection.best_dense:.3f}"
         if failure:
-            cited = tuple(sorted({n for n in first.cited if n <= len(passages)}))
             reason = f"{failure.value}: {detail}" if detail else failure.value
             return "", [SentenceCheck(first.text, cited, False, 0.0, reason, failure)]
         checks, _ = check_draft([first], passages, self.embedder, policy)
@@ -391,11 +397,6 @@ class Assistant:
         if not check.supported:
             return "", checks
         sentence = check.sentence
-        relevance = float(self.embedder.embed_passages([sentence])[0] @ q)
-        if relevance < selection.best_dense - policy.responsive_margin:
-            detail = f"{relevance:.3f} against {selection.best_dense:.3f}"
-            reason = f"{Failure.NOT_RESPONSIVE.value}: {detail}"
-            return "", [SentenceCheck(sentence, check.cited, False, check.support, reason, Failure.NOT_RESPONSIVE)]
         # Renumber: the prompt numbered the units; the answer numbers the passages they come from.
         unit_to_citation = {i + 1: q.n for i, q in enumerate(quotes)}
         marks = "".join(f"[{n}]" for n in dict.fromkeys(unit_to_citation[c] for c in check.cited))

@@ -54,7 +54,7 @@ def test_check_keeps_supported_repairs_missing_and_rejects_invented(keyword_embe
         "Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen [1]. "
         "In 1997 moest de sociale huur dalen van 65 naar 42 procent. "
         "In 1997 moest de sociale huur dalen van 65 naar 30 procent [2]. "
-        "De hoofdstad van Frankrijk is Parijs [7]. "
+        "Groepen mengen de wijk en de sociale huur moest dalen [7]. "
         "Dit is een onaf"
     )
     checks, _ = check_draft(draft, numbered(hits), keyword_embedder, POLICY)
@@ -62,8 +62,19 @@ def test_check_keeps_supported_repairs_missing_and_rejects_invented(keyword_embe
     assert verdicts[0] == (True, (1,))
     assert verdicts[1] == (True, (2,)) and "repaired" in checks[1].reason
     assert verdicts[2][0] is False and "30" in checks[2].reason and checks[2].failure is Failure.NOT_IN_SOURCE
-    assert verdicts[3][0] is False and checks[3].failure is Failure.UNSUPPORTED  # [7] does not exist
+    assert verdicts[3] == (False, ()) and checks[3].failure is Failure.UNSUPPORTED  # [7] does not exist
     assert verdicts[4][0] is False and checks[4].failure is Failure.UNFINISHED
+
+
+def test_a_sentence_failing_a_word_check_is_not_embedded(keyword_embedder):
+    hits = [_hit("Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen.", 0)]
+    supported = "Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen [1]."
+    invented = "De hoofdstad van Frankrijk is Parijs [1]."
+    checks, _ = check_draft(parse_citations(f"{supported} {invented}"), numbered(hits), keyword_embedder, POLICY)
+    assert [c.supported for c in checks] == [True, False]
+    assert checks[1].failure is Failure.NOT_IN_SOURCE and "Parijs" in checks[1].reason
+    # one call: the supported sentence and the passage's sentence, not the invented one
+    assert (keyword_embedder.calls, keyword_embedder.embedded) == (1, 2)
 
 
 def test_repeated_sentences_count_once(keyword_embedder):

@@ -6,6 +6,7 @@ from assistant.errors import InputError
 from assistant.indexing import build_index
 from assistant.prompting import ABSTAIN
 from assistant.qa import Assistant
+from assistant.types import Failure
 from tests.fakes import KEYWORD_THRESHOLDS, ScriptedLLM, assistant_over
 
 FACT = (
@@ -147,3 +148,13 @@ def test_language_detection_is_safe_from_many_threads_at_once():
     with ThreadPoolExecutor(max_workers=8) as pool:
         found = list(pool.map(detect_language, questions))
     assert found == ["nl", "en"] * 200
+
+
+def test_a_supported_sentence_that_does_not_answer_the_question_is_not_kept(make_assistant, keyword_embedder):
+    assistant, _ = make_assistant("Het aandeel koop in de geselecteerde wijken zou moeten stijgen van 18 naar 45 [1].")
+    before = keyword_embedder.embedded
+    answer = assistant.ask(QUESTION)
+    assert answer.mode == "extractive" and answer.direct == "", answer.checks
+    assert answer.checks[-1].failure is Failure.NOT_RESPONSIVE
+    # Decided on the sentence's relevance alone: the question and the sentence were embedded, not the evidence.
+    assert keyword_embedder.embedded - before == 2
