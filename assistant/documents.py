@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = formats.TEXT_SUFFIXES + formats.PDF_SUFFIXES + formats.DOCX_SUFFIXES + formats.HTML_SUFFIXES
 META_SUFFIX = ".meta.json"
+# Documents already read, by path, content hash and metadata hash (``bron index --watch`` keeps one).
+DocumentCache = dict[tuple[str, str, str], Document]
 UNTITLED_SECTION = "Hoofdtekst"
 
 _PAGE_NUMBER = re.compile(r"^\s*\d{1,4}\s*$")
@@ -183,6 +185,14 @@ def _normalise_spaces(section: Section) -> Section:
     return Section(title=section.title, text="".join(out), line_starts=shifted)
 
 
+def meta_hash(path: Path) -> str:
+    """sha256 of the ``<name>.meta.json`` beside ``path``, "" when there is none (or it cannot be read)."""
+    try:
+        return hashlib.sha256(path.with_name(path.stem + META_SUFFIX).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def read_meta(path: Path, own: formats.FileMeta | None = None) -> DocumentMeta:
     """Metadata from the ``<name>.meta.json`` file beside a document, over what the file says of
     itself (``own``: PDF info, DOCX core properties, HTML meta), over defaults."""
@@ -259,6 +269,7 @@ def load_document(path: Path) -> Document:
         content_hash=hashlib.sha256(raw_bytes).hexdigest(),
         line_pages=extracted.line_pages,
         source_format=kind,
+        meta_hash=meta_hash(path),
     )
 
 
@@ -312,7 +323,7 @@ def iter_document_paths(folder: Path, skipped: list[SkippedFile] | None = None) 
 
 
 def load_corpus(
-    folder: Path, cache: dict[tuple[str, str], Document] | None = None, reading: Reading | None = None
+    folder: Path, cache: DocumentCache | None = None, reading: Reading | None = None
 ) -> tuple[list[Document], list[SkippedFile]]:
     """Load every supported document in a folder; unusable files are reported, not fatal.
 
@@ -353,9 +364,9 @@ def load_corpus(
     return documents, skipped
 
 
-def _load_cached(path: Path, cache: dict[tuple[str, str], Document]) -> Document:
+def _load_cached(path: Path, cache: DocumentCache) -> Document:
     try:
-        key = (str(path), hashlib.sha256(path.read_bytes()).hexdigest())
+        key = (str(path), hashlib.sha256(path.read_bytes()).hexdigest(), meta_hash(path))
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if key not in cache:
@@ -365,24 +376,24 @@ def _load_cached(path: Path, cache: dict[tuple[str, str], Document]) -> Document
     return cache[key]
 
 
-def corpus_hashes(folder: Path, known: dict[str, str]) -> dict[str, str]:
-    """Content hash by doc id of every usable document in ``folder``, as ``load_corpus`` would give.
+def corpus_versions(folder: Path, known: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """``Document.version`` by doc id of every usable document in ``folder``, as ``load_corpus`` would give.
 
-    A file whose bytes hash to what ``known`` has for its doc id is not parsed again (reading a
-    long PDF takes seconds); only new or changed files are loaded, to leave out those that are
-    not usable.
+    A file whose bytes and metadata file hash to what ``known`` has for its doc id is not parsed again
+    (reading a long PDF takes seconds); only new or changed files are loaded, to leave out those that
+    are not usable.
     """
     if not folder.is_dir():
         raise DocumentError(f"{folder}: no such folder of documents")
-    hashes: dict[str, str] = {}
+    versions: dict[str, tuple[str, str]] = {}
     for path in iter_document_paths(folder):
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES or path.stem in hashes:
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or path.stem in versions:
             continue
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if known.get(path.stem) != digest:
+            version = (hashlib.sha256(path.read_bytes()).hexdigest(), meta_hash(path))
+            if known.get(path.stem) != version:
                 load_document(path)  # raises for a file that would be skipped
         except (OSError, DocumentError):
             continue
-        hashes[path.stem] = digest
-    return hashes
+        versions[path.stem] = version
+    return versions

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.chunking import chunk_document, with_sentences
-from assistant.documents import Reading, SkippedFile, corpus_hashes, load_corpus
+from assistant.documents import DocumentCache, Reading, SkippedFile, corpus_versions, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
 from assistant.manifest import Identity, IndexedDocument, Manifest, SectionSpan
@@ -78,6 +78,7 @@ def indexed_document(document: Document) -> IndexedDocument:
         year=meta.year,
         kind=meta.kind,
         language=meta.language,
+        meta_hash=document.meta_hash,
         sections=tuple(
             SectionSpan(title=s.title, start_line=s.line_starts[0][1], end_line=s.line_starts[-1][1])
             for s in document.sections
@@ -123,7 +124,7 @@ def evidence_units(chunks: list[Chunk]) -> list[str]:
     return list(texts)
 
 
-def index_is_current(settings: Settings, identity: Identity, doc_hashes: dict[str, str]) -> bool:
+def index_is_current(settings: Settings, identity: Identity, versions: dict[str, tuple[str, str]]) -> bool:
     try:
         manifest = read_manifest(settings.index_path)
         manifest.check(identity, settings.index_path)
@@ -131,7 +132,7 @@ def index_is_current(settings: Settings, identity: Identity, doc_hashes: dict[st
         return False
     if settings.vector_store != "auto" and manifest.vector_store != settings.vector_store:
         return False
-    return manifest.holds(doc_hashes)
+    return manifest.holds(versions)
 
 
 def _has_units(settings: Settings) -> bool:
@@ -150,9 +151,9 @@ def _has_units(settings: Settings) -> bool:
 
 def corpus_changes(settings: Settings, manifest: Manifest) -> list[str]:
     """What differs between the corpus folder and an index manifest: '+ new', '- gone', '~ changed' doc ids."""
-    indexed = manifest.content_hashes()
+    indexed = manifest.versions()
     try:
-        current = corpus_hashes(settings.corpus_dir, indexed)
+        current = corpus_versions(settings.corpus_dir, indexed)
     except DocumentError:
         return []  # an index opened without its corpus folder is still usable as it is
     changes = [f"+ {d}" for d in current if d not in indexed]
@@ -166,7 +167,7 @@ def build_index(
     embedder: Embedder,
     rebuild: bool = False,
     progress: Progress | None = None,
-    documents_cache: dict[tuple[str, str], Document] | None = None,
+    documents_cache: DocumentCache | None = None,
     reading: Reading | None = None,
 ) -> IndexReport:
     """Index ``settings.corpus_dir`` into ``settings.index_path`` (or PostgreSQL with ``store``); skip work
@@ -243,14 +244,14 @@ def _embed(
 
 
 def _read_corpus(
-    settings: Settings, cache: dict[tuple[str, str], Document] | None, reading: Reading | None
-) -> tuple[list[Document], IndexReport, dict[str, str]]:
-    """The corpus's documents, the report begun, and each document's content hash."""
+    settings: Settings, cache: DocumentCache | None, reading: Reading | None
+) -> tuple[list[Document], IndexReport, dict[str, tuple[str, str]]]:
+    """The corpus's documents, the report begun, and each document's version (bytes and metadata)."""
     documents, skipped = load_corpus(settings.corpus_dir, cache, reading)
     if not documents:
         raise DocumentError(f"no readable documents (PDF, DOCX, HTML, TXT, MD) in {settings.corpus_dir}")
     report = IndexReport(documents=len(documents), skipped=skipped)
-    return documents, report, {d.doc_id: d.content_hash for d in documents}
+    return documents, report, {d.doc_id: d.version for d in documents}
 
 
 def _build_index(
@@ -258,12 +259,12 @@ def _build_index(
     embedder: Embedder,
     rebuild: bool,
     progress: Progress | None,
-    cache: dict[tuple[str, str], Document] | None,
+    cache: DocumentCache | None,
     reading: Reading | None = None,
 ) -> IndexReport:
-    documents, report, doc_hashes = _read_corpus(settings, cache, reading)
+    documents, report, versions = _read_corpus(settings, cache, reading)
     identity = identity_for(settings, embedder)
-    if not rebuild and index_is_current(settings, identity, doc_hashes) and _has_units(settings):
+    if not rebuild and index_is_current(settings, identity, versions) and _has_units(settings):
         report.unchanged = True
         report.chunks = read_manifest(settings.index_path).n_chunks
         return report
@@ -283,7 +284,7 @@ def _build_pg_index(
     embedder: Embedder,
     rebuild: bool,
     progress: Progress | None,
-    cache: dict[tuple[str, str], Document] | None,
+    cache: DocumentCache | None,
     reading: Reading | None = None,
 ) -> IndexReport:
     """The same build into PostgreSQL: vectors reused by text hash from the current generation."""
@@ -292,14 +293,14 @@ def _build_pg_index(
 
     dsn = settings.store_dsn
     assert dsn
-    documents, report, doc_hashes = _read_corpus(settings, cache, reading)
+    documents, report, versions = _read_corpus(settings, cache, reading)
     identity = identity_for(settings, embedder)
     try:
         old: PgIndex | None = PgIndex.open(dsn, settings.index_name, identity)
     except BronError:
         old = None
     try:
-        if old is not None and not rebuild and old.manifest.holds(doc_hashes):
+        if old is not None and not rebuild and old.manifest.holds(versions):
             report.unchanged, report.chunks = True, old.manifest.n_chunks
             return report
         lent = _Previous(*old.embeddings()) if old is not None and not rebuild else _Previous()

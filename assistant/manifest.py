@@ -70,6 +70,8 @@ class IndexedDocument(_Record):
     kind: str = ""
     language: Language = "nl"
     sections: tuple[SectionSpan, ...] = ()
+    # sha256 of the document's .meta.json ("" for none; manifests from before it was recorded say "" too).
+    meta_hash: str = ""
 
     @property
     def meta(self) -> DocumentMeta:
@@ -130,9 +132,13 @@ class Manifest(Identity):
         """Whether the passages were cut into sentences by older rules than this bron's (until the next build)."""
         return self.splitting != SPLITTING_VERSION
 
-    def holds(self, doc_hashes: dict[str, str]) -> bool:
-        """Whether this build is of exactly these documents (by content hash), split by the current rules."""
-        return not self.split_by_older_rules and self.content_hashes() == doc_hashes
+    def versions(self) -> dict[str, tuple[str, str]]:
+        """(content hash, metadata file hash) by doc id: what ``Document.version`` was when it was indexed."""
+        return {doc_id: (d.content_hash, d.meta_hash) for doc_id, d in self.documents.items()}
+
+    def holds(self, versions: dict[str, tuple[str, str]]) -> bool:
+        """Whether this build is of exactly these documents (bytes and metadata), split by the current rules."""
+        return not self.split_by_older_rules and self.versions() == versions
 
 
 __all__ = [

@@ -56,6 +56,12 @@ class Document:
     # The page of each line of the extracted text (line n is line_pages[n - 1]); empty for unpaged formats.
     line_pages: tuple[int, ...] = ()
     source_format: str = "text"  # 'text', 'pdf', 'docx' or 'html'
+    meta_hash: str = ""  # sha256 of the <name>.meta.json beside the file, "" when there is none
+
+    @property
+    def version(self) -> tuple[str, str]:
+        """What tells this document's index entry is current: its file's bytes and its metadata file's."""
+        return self.content_hash, self.meta_hash
 
     def page_of_line(self, line: int) -> int | None:
         """The (1-based) page a line of the extracted text is on, None for unpaged formats."""

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.documents import DocumentCache
 from assistant.embedding import Embedder
 from assistant.errors import BronError, IndexBusyError
 from assistant.indexing import IndexReport, build_index
 from assistant.settings import Settings
-from assistant.types import Document
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def watch_index(
     """
     from watchfiles import watch
 
-    cache: dict[tuple[str, str], Document] = {}
+    cache: DocumentCache = {}
 
     def update() -> None:
         for attempt in range(_BUSY_RETRIES + 1):

@@ -7,9 +7,9 @@ import pytest
 from assistant.chat.view import documents_html
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.files import file_sha256
-from assistant.indexing import build_index, identity_for
+from assistant.indexing import build_index, corpus_changes, identity_for
 from assistant.qa import Assistant
-from assistant.store import load_index
+from assistant.store import load_index, read_manifest
 from assistant.texts import TEXT
 from tests.fakes import KEYWORD_THRESHOLDS, assistant_over
 
@@ -42,6 +42,25 @@ def test_changed_document_reembeds_only_its_changed_passages(make_settings, keyw
     assert second.chunks >= first.chunks
     index = load_index(settings.index_path, identity_for(settings, keyword_embedder))
     assert any("nieuwe slotzin" in c.text for c in index.chunks)
+
+
+def test_an_edited_metadata_file_reaches_the_index_without_reembedding(make_settings, keyword_embedder, corpus_copy):
+    settings = make_settings(corpus_dir=corpus_copy)
+    first = build_index(settings, keyword_embedder)
+    meta = corpus_copy / "uitermark-duyvendak-menging.meta.json"
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    meta.write_text(json.dumps({**data, "title": "Een nieuwe titel", "year": 2006}), encoding="utf-8")
+    assert corpus_changes(settings, read_manifest(settings.index_path)) == ["~ uitermark-duyvendak-menging"]
+    calls = keyword_embedder.embedded
+    second = build_index(settings, keyword_embedder)
+    assert not second.unchanged and second.reused == second.chunks == first.chunks
+    assert keyword_embedder.embedded == calls  # the passages are the same: nothing is embedded again
+    document = read_manifest(settings.index_path).documents["uitermark-duyvendak-menging"]
+    assert (document.title, document.year) == ("Een nieuwe titel", 2006)
+    assert corpus_changes(settings, read_manifest(settings.index_path)) == []
+    meta.unlink()  # removing it counts as a change too
+    assert not build_index(settings, keyword_embedder).unchanged
+    assert read_manifest(settings.index_path).documents["uitermark-duyvendak-menging"].title != "Een nieuwe titel"
 
 
 def test_unchanged_documents_keep_their_passages_without_being_split_again(

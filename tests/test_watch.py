@@ -77,6 +77,21 @@ def test_added_changed_and_deleted_files_update_the_index(watching, keyword_embe
     assert "nieuw" not in chat.assistant().index.manifest.documents
 
 
+def test_an_edited_metadata_file_updates_the_title_the_chat_cites(watching, keyword_embedder):
+    settings, folder, next_update = watching
+    chat = chat_over(settings, keyword_embedder)
+    meta = folder / f"{REVIEW}.meta.json"
+    meta.write_text(meta.read_text(encoding="utf-8").replace('"title": "', '"title": "Herzien: '), encoding="utf-8")
+    for _ in range(5):
+        report, error = next_update()
+        if error is None and read_manifest(settings.index_path).documents[REVIEW].title.startswith("Herzien: "):
+            break
+    else:
+        raise AssertionError("the edited title never reached the index")
+    assert report.embedded == 0  # the passages are the same
+    assert chat.assistant().index.manifest.documents[REVIEW].title.startswith("Herzien: ")
+
+
 def test_a_failed_update_keeps_the_last_index(watching):
     settings, folder, next_update = watching
     before = indexed(settings)
