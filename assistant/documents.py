@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant import formats
 from assistant.errors import DocumentError
+from assistant.language import detect_language
 from assistant.types import Document, DocumentMeta, Language, Section
 
 log = logging.getLogger(__name__)
@@ -193,14 +194,16 @@ def meta_hash(path: Path) -> str:
         return ""
 
 
-def read_meta(path: Path, own: formats.FileMeta | None = None) -> DocumentMeta:
+def read_meta(path: Path, own: formats.FileMeta | None = None, text: str = "") -> DocumentMeta:
     """Metadata from the ``<name>.meta.json`` file beside a document, over what the file says of
-    itself (``own``: PDF info, DOCX core properties, HTML meta), over defaults."""
+    itself (``own``: PDF info, DOCX core properties, HTML meta), over defaults. The language, when
+    the metadata file does not give it, is told from the document's ``text`` (Dutch if there is none)."""
     own = own or formats.FileMeta()
     meta_path = path.with_name(path.stem + META_SUFFIX)
     fallback_title = own.title or path.stem.replace("-", " ").replace("_", " ")
+    detected = detect_language(text) if text.strip() else "nl"
     if not meta_path.exists():
-        return DocumentMeta(title=fallback_title, authors=own.authors, year=own.year)
+        return DocumentMeta(title=fallback_title, authors=own.authors, year=own.year, language=detected)
     try:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -216,7 +219,7 @@ def read_meta(path: Path, own: formats.FileMeta | None = None) -> DocumentMeta:
         authors=tuple(meta.authors) or own.authors,
         year=meta.year if meta.year is not None else own.year,
         kind=meta.kind,
-        language=meta.language,
+        language=meta.language or detected,
     )
 
 
@@ -229,7 +232,7 @@ class _MetaFile(BaseModel):
     authors: list[str] = []
     year: int | None = Field(None, ge=0, le=3000)
     kind: str = ""
-    language: Language = "nl"
+    language: Language | None = None
 
 
 def load_document(path: Path) -> Document:
@@ -264,7 +267,7 @@ def load_document(path: Path) -> Document:
     return Document(
         doc_id=path.stem,
         path=str(path),
-        meta=read_meta(path, extracted.meta),
+        meta=read_meta(path, extracted.meta, "\n".join(s.text for s in sections)),
         sections=tuple(sections),
         content_hash=hashlib.sha256(raw_bytes).hexdigest(),
         line_pages=extracted.line_pages,

@@ -16,7 +16,6 @@ is the answer and the model only adds a direct phrasing where it holds up.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import threading
@@ -40,6 +39,7 @@ from assistant.evidence import (
 )
 from assistant.indexing import identity_for
 from assistant.instructions import instruction_in
+from assistant.language import detect_language
 from assistant.llm import LLM, load_llm
 from assistant.manifest import IndexedDocument
 from assistant.prompting import (
@@ -53,27 +53,13 @@ from assistant.prompting import (
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import Settings, make_settings
 from assistant.store import SearchIndex, load_index
-from assistant.types import LANGUAGES, Answer, Citation, Failure, Hit, Mode, Quote, SentenceCheck, SetAside
+from assistant.types import Answer, Citation, Failure, Hit, Mode, Quote, SentenceCheck, SetAside
 
 log = logging.getLogger(__name__)
 
 STOP_SEQUENCES = ["\n"]
 # The settings a loaded LLM depends on: changing any of them means another model object.
 _LLM_SETTINGS = ("llm", "n_ctx", "n_threads", "seed", "prompt_format", "llm_url", "llm_model", "llm_api_key")
-
-
-@functools.lru_cache(maxsize=1)
-def _language_identifier():
-    """A language identifier of our own, restricted to bron's languages once.
-
-    py3langid's module-level ``set_languages`` rewrites a shared identifier's tables; called per
-    question, it broke a classification running in another thread at the same moment.
-    """
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
-    identifier.set_languages(list(LANGUAGES))
-    return identifier
 
 
 def open_index(settings: Settings, embedder: Embedder) -> SearchIndex:
@@ -83,11 +69,6 @@ def open_index(settings: Settings, embedder: Embedder) -> SearchIndex:
 
         return PgIndex.open(settings.store_dsn, settings.index_name, identity_for(settings, embedder))
     return load_index(settings.index_path, identity_for(settings, embedder))
-
-
-def detect_language(text: str) -> str:
-    """'nl' or 'en', whichever the text is more likely to be."""
-    return _language_identifier().classify(text)[0]
 
 
 def validate_question(question: str | None, limit: int) -> str:

@@ -175,3 +175,17 @@ def test_a_file_over_the_size_limit_is_skipped(tmp_path, monkeypatch):
     (tmp_path / "klein.txt").write_text("Kop\nDe wijk.\n", encoding="utf-8")
     found, skipped = load_corpus(tmp_path)
     assert [d.doc_id for d in found] == ["klein"] and "bytes, over the limit of 1,000, skipped" in skipped[0].reason
+
+
+def test_a_document_without_a_stated_language_is_read_in_the_language_it_is_written_in(tmp_path):
+    english = "Mixed neighbourhoods are said to help residents find work through their neighbours. " * 3
+    dutch = "Gemengde wijken zouden bewoners helpen werk te vinden via hun buren en kennissen. " * 3
+    (tmp_path / "english.txt").write_text(f"Work\n{english}\n", encoding="utf-8")
+    (tmp_path / "dutch.txt").write_text(f"Werk\n{dutch}\n", encoding="utf-8")
+    (tmp_path / "stated.txt").write_text(f"Work\n{english}\n", encoding="utf-8")
+    (tmp_path / "stated.meta.json").write_text('{"language": "nl"}', encoding="utf-8")  # what it says wins
+    (tmp_path / "titled.txt").write_text(f"Work\n{english}\n", encoding="utf-8")
+    (tmp_path / "titled.meta.json").write_text('{"title": "Werk"}', encoding="utf-8")  # no language given
+    documents, _ = load_corpus(tmp_path)
+    languages = {d.doc_id: d.meta.language for d in documents}
+    assert languages == {"english": "en", "dutch": "nl", "stated": "nl", "titled": "en"}

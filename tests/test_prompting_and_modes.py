@@ -8,6 +8,7 @@ from assistant.prompting import build_answer_prompt
 from assistant.retrieval import retrieve_hybrid
 from assistant.store import load_index
 from assistant.types import Chunk, Hit
+from tests.fakes import assistant_over
 
 
 def _hit(n: int, text: str) -> Hit:
@@ -76,3 +77,16 @@ def test_bm25_searches_the_lexical_query_and_an_empty_one_leaves_it_out(make_set
     assert hits and all(h.bm25_rank is None for h in hits) and all(h.dense_rank for h in hits)
     hits = retrieve_hybrid(index, keyword_embedder, question, 3, 20, mode="bm25", lexical_query="Musterd")
     assert hits and all("Musterd" in h.chunk.text for h in hits)
+
+
+def test_an_english_document_without_metadata_is_searched_in_english(make_settings, keyword_embedder, tmp_path):
+    corpus = tmp_path / "english"
+    corpus.mkdir()
+    text = "Mixed neighbourhoods are said to help residents find work through the contacts of their neighbours."
+    (corpus / "report.txt").write_text(f"Work\n{text} {text}\n", encoding="utf-8")
+    settings = make_settings(corpus_dir=corpus)
+    build_index(settings, keyword_embedder)
+    assistant = assistant_over(settings, keyword_embedder)
+    question = "How do mixed neighbourhoods help residents find work?"
+    assert assistant.index.manifest.documents["report"].language == "en"
+    assert assistant.lexical_query(question, "en") == question  # all its words, not only names and numbers

@@ -33,7 +33,8 @@ from assistant.evaluation.evalset import CASES_FILE, EvalCase, Evidence, KeyPoin
 from assistant.evaluation.judge import SupportJudge
 from assistant.evaluation.metrics import AnswerMetrics
 from assistant.files import file_sha256
-from assistant.qa import Assistant, detect_language
+from assistant.language import detect_language
+from assistant.qa import Assistant
 from assistant.retrieval import retrieve_hybrid
 from assistant.settings import GroundingPolicy
 from assistant.store import SearchIndex
