@@ -18,6 +18,7 @@ The model is small and its text is untrusted. A sentence survives only if
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -250,14 +251,20 @@ def check_draft(
     passages: Passages,
     embedder: Embedder,
     policy: GroundingPolicy,
+    screen: Callable[[str], tuple[Failure, str] | None] | None = None,
 ) -> tuple[list[SentenceCheck], list[list[str]]]:
     """Verdicts for every draft sentence under ``policy``, citations repaired where a passage supports it.
 
     The one check answers and summaries share. Returns the checks (``cited`` holds the repaired,
     valid passage numbers) and, per sentence, the best supporting sentence of each passage.
+    ``screen`` is the caller's own test of a sentence (an answer's: does it answer the question?). It
+    runs after the checks that embed nothing and before the support check, which embeds every
+    evidence sentence, so that a sentence failing either is not embedded for support.
     """
     texts = dict(passages)
     early = early_failures(draft, passages, policy)
+    if screen is not None:
+        early = [known if known is not None else screen(s.text) for known, s in zip(early, draft, strict=True)]
     rows = [i for i, failure in enumerate(early) if failure is None]
     support_rows, best_rows = support_matrix([draft[i].text for i in rows], passages, embedder)
     support = np.zeros((len(draft), len(passages)))

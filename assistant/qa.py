@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 from assistant.chunking import split_sentences
-from assistant.citations import check_draft, early_failures, load_common_words, numbered, parse_citations, strip_markers
+from assistant.citations import check_draft, load_common_words, numbered, parse_citations, strip_markers
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.evidence import (
@@ -356,24 +356,20 @@ class Assistant:
             return "", [SentenceCheck(draft, (), False, 0.0, Failure.TEMPLATE.value, Failure.TEMPLATE)] if draft else []
         passages = numbered(units)
         first = parsed[0]
-        # The checks that embed nothing first, then the one that embeds one sentence (responsiveness), then
-        # support, which embeds every evidence sentence too: most rejected drafts are copies or lack words.
-        cited = tuple(sorted({n for n in first.cited if n <= len(passages)}))
-        failure, detail = None, ""
-        if not has_answer_type(first.text, selection.answer_type, selection.references):
-            failure, detail = Failure.WRONG_TYPE, selection.answer_type.value
-        elif _repeats(first.text, [text for _, text in passages], policy.copy_overlap):
-            failure = Failure.COPY
-        elif early := early_failures([first], passages, policy)[0]:
-            failure, detail = early
-        else:
-            relevance = float(self.embedder.embed_passages([first.text])[0] @ q)
+
+        def screen(text: str) -> tuple[Failure, str] | None:
+            # Run by check_draft between its checks that embed nothing and its support check: this one
+            # embeds one sentence, support embeds every evidence sentence too.
+            if not has_answer_type(text, selection.answer_type, selection.references):
+                return Failure.WRONG_TYPE, selection.answer_type.value
+            if _repeats(text, [quoted for _, quoted in passages], policy.copy_overlap):
+                return Failure.COPY, ""
+            relevance = float(self.embedder.embed_passages([text])[0] @ q)
             if relevance < selection.best_dense - policy.responsive_margin:
-                failure, detail = Failure.NOT_RESPONSIVE, f"{relevance:.3f} against {selection.best_dense:.3f}"
-        if failure:
-            reason = f"{failure.value}: {detail}" if detail else failure.value
-            return "", [SentenceCheck(first.text, cited, False, 0.0, reason, failure)]
-        checks, _ = check_draft([first], passages, self.embedder, policy)
+                return Failure.NOT_RESPONSIVE, f"{relevance:.3f} against {selection.best_dense:.3f}"
+            return None
+
+        checks, _ = check_draft([first], passages, self.embedder, policy, screen=screen)
         check = checks[0]
         if not check.supported:
             return "", checks

@@ -77,6 +77,25 @@ def test_a_sentence_failing_a_word_check_is_not_embedded(keyword_embedder):
     assert (keyword_embedder.calls, keyword_embedder.embedded) == (1, 2)
 
 
+def test_the_callers_screen_runs_after_the_word_checks_and_before_support(keyword_embedder):
+    hits = [_hit("Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen.", 0)]
+    kept = "Bestuurders kunnen welgestelde groepen aantrekken om de wijk te mengen [1]."
+    screened = "Bestuurders kunnen de wijk mengen [1]."
+    invented = "De hoofdstad van Frankrijk is Parijs [1]."
+    seen: list[str] = []
+
+    def screen(text: str):
+        seen.append(text)
+        return (Failure.NOT_RESPONSIVE, "test") if text.startswith("Bestuurders kunnen de") else None
+
+    draft = parse_citations(f"{kept} {screened} {invented}")
+    checks, _ = check_draft(draft, numbered(hits), keyword_embedder, POLICY, screen=screen)
+    assert [c.failure for c in checks] == [None, Failure.NOT_RESPONSIVE, Failure.NOT_IN_SOURCE]
+    assert checks[1].reason == f"{Failure.NOT_RESPONSIVE.value}: test"
+    assert seen == [draft[0].text, draft[1].text]  # not the sentence the word checks rejected
+    assert keyword_embedder.embedded == 2  # the kept sentence and the passage's sentence
+
+
 def test_repeated_sentences_count_once(keyword_embedder):
     hits = [_hit("Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland.")]
     sentence = "Gemengd bouwen wordt al sinds 1990 gevoerd in Nederland [1]. "
