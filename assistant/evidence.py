@@ -47,6 +47,7 @@ class AnswerType(StrEnum):
     """What kind of answer a question asks for; ``ANY`` when no specific kind is recognised."""
 
     YEAR = "year"
+    MONEY = "money"
     NUMBER = "number"
     PERSON = "person"
     ANY = "any"
@@ -65,9 +66,20 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
         ),
     ),
     (
+        # A sum of money, asked for as such: any figure will not do ("Hoeveel geld is er uitgegeven aan
+        # ...?" is not answered by the percentages of the policy's housing targets).
+        AnswerType.MONEY,
+        re.compile(
+            r"\bhoeveel (?:\w+e )?(?:geld|euro|kost\w*)\b|\bwelk bedrag\b|\bwat (?:kost|kostte|kosten|kostten)\b"
+            r"|\bhow much (?:money|did \w+(?: \w+)* cost|does \w+(?: \w+)* cost)\b"
+            r"|\bwhat (?:amount of money|did \w+(?: \w+)* cost)\b",
+            re.I,
+        ),
+    ),
+    (
         AnswerType.NUMBER,
         re.compile(
-            r"\bhoeveel (?:\w+e )?(?:procent|geld|euro|keer|kost\w*|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot)\b"
+            r"\bhoeveel (?:\w+e )?(?:procent|keer|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot)\b"
             r"|\bwelk (?:percentage|bedrag|aantal)\b|\bhow many\b|\bhow much (?:money|did|does|do|is|was)\b"
             r"|\bby how much\b|\bhow old\b|\bwhat (?:percentage|share|amount|number)\b",
             re.I,
@@ -84,7 +96,18 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
     ),
 )
 
-_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
+# A year, or a decade or century written out: "sinds halverwege de jaren negentig", "de jaren '80",
+# "in de negentiende eeuw", "the 1990s" (which the four digits already match).
+_YEAR = re.compile(
+    r"\b(?:1[5-9]\d\d|20\d\d)\b"
+    r"|\bjaren (?:twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|['’]?[1-9]0)\b"
+    r"|\b(?:zestiende|zeventiende|achttiende|negentiende|twintigste|eenentwintigste) eeuw\b"
+    r"|\b(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b"
+    r"|\b(?:sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first) century\b",
+    re.I,
+)
+# A sum of money names its currency, by sign or by name ("€ 300", "3 miljard euro", "miljoenen guldens").
+_MONEY = re.compile(r"[€$£ƒ]\s*\d|\b(?:euro|gulden|dollar|EUR|USD)(?:s|'s)?\b", re.I)
 _DIGITS = re.compile(r"\d")
 # "Ten derde" and "een derde optie" are ordinals, not figures; "een derde van de woningen" is one.
 _NUMBER_WORDS = re.compile(
@@ -175,6 +198,8 @@ def has_answer_type(text: str, kind: AnswerType, references: bool = False) -> bo
     bare = text if references else _REFERENCE.sub(" ", text)
     if kind is AnswerType.YEAR:
         return bool(_YEAR.search(bare))
+    if kind is AnswerType.MONEY:
+        return bool(_MONEY.search(bare))
     if kind is AnswerType.NUMBER:
         return bool(_DIGITS.search(bare) or _NUMBER_WORDS.search(bare) or "%" in bare)
     return bool(_NAME.search(bare))
@@ -198,7 +223,8 @@ _CATEGORY_NOUNS = frozenset(
     """aantal argument argumenten aspect aspecten deel effect effecten element elementen factor factoren
     gevolg gevolgen jaar kenmerk kenmerken manier manieren mate maatregel maatregelen mogelijkheid
     mogelijkheden oorzaak oorzaken optie opties percentage procent punt punten reden redenen rol soort
-    stap stappen vorm vormen vraag vragen voorbeeld voorbeelden wijze zin het de een""".split()
+    soorten stap stappen vorm vormen vraag vragen voorbeeld voorbeelden wijze zin groep groepen categorie
+    categorieën type typen het de een""".split()
 )
 
 

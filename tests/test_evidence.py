@@ -34,6 +34,11 @@ def _hit(text: str, n: int = 0) -> Hit:
         ("Hoe oud is Jan Willem Duyvendak?", AnswerType.NUMBER),
         ("By how much did the policy want to reduce social housing?", AnswerType.NUMBER),
         ("Wie schreef over draconische maatregelen?", AnswerType.PERSON),
+        # A question asking for money needs a sum, not any figure.
+        ("Hoeveel geld is er uitgegeven aan herstructurering?", AnswerType.MONEY),
+        ("Hoeveel kostte het onderzoek?", AnswerType.MONEY),
+        ("Wat kostte de sloop van die woningen?", AnswerType.MONEY),
+        ("How much did the restructuring cost?", AnswerType.MONEY),
         # Conditions, descriptions and amounts in words are not typed answers.
         ("Wanneer is een aanpak van de woningvoorraad geboden?", AnswerType.ANY),
         ("Wie is Dominic Schrijer?", AnswerType.ANY),
@@ -52,6 +57,14 @@ def test_a_literature_reference_is_not_a_figure():
     assert has_answer_type("Er bestaan drie strategieën.", AnswerType.NUMBER)
     assert has_answer_type("Dit beleid wordt al sinds 1990 gevoerd.", AnswerType.YEAR)
     assert not has_answer_type("Dit beleid wordt al lang gevoerd.", AnswerType.YEAR)
+    # A decade or century written out is a time, "jaar en dag" is not.
+    assert has_answer_type("Dat wordt sinds halverwege de jaren negentig gezien als een sine qua non.", AnswerType.YEAR)
+    assert has_answer_type("In de jaren '80 en in de negentiende eeuw.", AnswerType.YEAR)
+    assert not has_answer_type("Wetenschappers betogen dat al sinds jaar en dag.", AnswerType.YEAR)
+    # A percentage is not a sum of money.
+    assert not has_answer_type("De sociale huur moet worden verlaagd van 65 naar 42 procent.", AnswerType.MONEY)
+    assert has_answer_type("Er is 3,2 miljard euro voor uitgetrokken.", AnswerType.MONEY)
+    assert has_answer_type("Het kostte € 300.", AnswerType.MONEY)
     # Ordinals are not figures; a fraction of something is.
     assert not has_answer_type("Ten derde moet het geld niet geoormerkt zijn.", AnswerType.NUMBER)
     assert has_answer_type("Een derde van de woningen wordt gesloopt.", AnswerType.NUMBER)
@@ -74,6 +87,7 @@ def test_a_reference_year_answers_only_a_question_about_publication():
         ("Welke alledaagse maatregelen noemen de auteurs?", ""),
         ("Welke drie kritische punten heeft de recensent?", ""),
         ("Tot welk percentage moest de sociale huur omlaag?", ""),
+        ("Welke groep is geïnteresseerd in de koopwoningen?", ""),  # "de allochtone middenklasse"
         ("Waarom leiden mengingsmaatregelen niet tot minder segregatie?", ""),
     ],
 )
