@@ -80,7 +80,7 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
         AnswerType.NUMBER,
         re.compile(
             r"\bhoeveel (?:\w+e )?(?:procent|keer|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot)\b"
-            r"|\bwelk (?:percentage|bedrag|aantal)\b|\bhow many\b|\bhow much (?:money|did|does|do|is|was)\b"
+            r"|\bwelk (?:percentage|aantal)\b|\bhow many\b|\bhow much (?:did|does|do|is|was)\b"
             r"|\bby how much\b|\bhow old\b|\bwhat (?:percentage|share|amount|number)\b",
             re.I,
         ),

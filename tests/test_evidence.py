@@ -50,6 +50,13 @@ def test_answer_type_of_a_question(question, kind):
     assert answer_type(question) is kind
 
 
+def test_every_answer_type_has_its_abstention_message_in_both_languages():
+    from assistant.prompting import NO_FIGURE
+
+    typed = {kind.value for kind in AnswerType if kind is not AnswerType.ANY}
+    assert {language: set(messages) for language, messages in NO_FIGURE.items()} == {"nl": typed, "en": typed}
+
+
 def test_a_literature_reference_is_not_a_figure():
     assert not has_answer_type("Dat blijkt uit onderzoek (Bolt, 2004; Musterd e.a., 2003a).", AnswerType.NUMBER)
     assert not has_answer_type("Zo staat het in het rapport (Blok, 2004, p. 409).", AnswerType.NUMBER)
