@@ -80,9 +80,8 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
         AnswerType.NUMBER,
         re.compile(
             r"\bhoeveel (?:\w+e )?(?:procent|keer|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot)\b"
-            r"|\bwelk (?:percentage|aantal)\b|\btot welk (?:deel|aandeel)\b|\bhow many\b"
-            r"|\bhow much (?:did|does|do|is|was)\b|\bby how much\b|\bhow old\b"
-            r"|\bwhat (?:percentage|share|amount|number|proportion|fraction)\b|\bto what (?:share|proportion)\b",
+            r"|\bwelk (?:percentage|aantal)\b|\bhow many\b|\bhow much (?:did|does|do|is|was)\b"
+            r"|\bby how much\b|\bhow old\b|\bwhat (?:percentage|share|amount|number)\b",
             re.I,
         ),
     ),

@@ -196,32 +196,40 @@ class Assistant:
             timings["total"] = time.perf_counter() - started
             return replace(answer, timings=dict(timings), **fields)
 
+        # A passage is relevant by its cosine, or when it names every person, place or body the question
+        # names: "Wat laten Wittebrood en Van der Wouden zien?" is matched loosely, the names exactly.
         names = pinning_names(query, language, self.index.vocabulary)
-        t0 = time.perf_counter()
-        relevant, set_aside, selection = self._select(query, hits, language, asked_in, names, q)
-        common["set_aside"] = set_aside
+        policy = s.grounding
+
+        def gate(hit: Hit) -> float:
+            across = self._across_languages(hit, asked_in)
+            return policy.across_languages(policy.min_relevance) if across else policy.min_relevance
+
+        relevant = [h for h in hits if (h.dense_score or 0.0) >= gate(h) or (names and names_all(names, h.chunk.text))]
         best_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
-        if selection is None:
+        relevant, set_aside = self._without_instructions(relevant)
+        common["set_aside"] = set_aside
+        if not relevant:
             reason = "only passages that read as instructions" if set_aside else "no passage reaches min_relevance"
             signals: dict[str, object] = {"best_passage": round(best_passage, 4)}
             return finish(self._abstain(question, language, reason, None, signals=signals, **common))
+
+        t0 = time.perf_counter()
+        selection = select_evidence(
+            query,
+            relevant,
+            self.embedder,
+            language,
+            s.grounding,
+            query_vector=q,
+            vocabulary=self.index.vocabulary,
+            stored=self.index.unit_vector,
+            pinned=names,
+        )
+        timings["evidence"] = time.perf_counter() - t0
         across = bool(selection.units) and self._across_languages(relevant[selection.anchor], asked_in)
         signals = _signals(selection, best_passage, across)
         reason = self._abstain_reason(selection, across)
-        if selection.units and not selection.type_found and s.typed_top_k > s.top_k:
-            # A question that asks for a year, sum, number or person, and none of the first passages
-            # holds one that fits: the figure may be in the next ones ("Tot welk deel ...?" was answered
-            # by the 10th, "van 65 naar 42"). The same checks decide; if they still abstain, the first
-            # reason is the one given.
-            wide_hits = self.retrieve(query, top_k=s.typed_top_k, query_vector=q, language=asked_in)
-            wide_relevant, wide_aside, wide = self._select(query, wide_hits, language, asked_in, names, q)
-            if wide is not None:
-                wide_across = bool(wide.units) and self._across_languages(wide_relevant[wide.anchor], asked_in)
-                if not self._abstain_reason(wide, wide_across):
-                    relevant, selection, across, reason = wide_relevant, wide, wide_across, ""
-                    signals = {**_signals(selection, best_passage, across), "widened_to": len(wide_hits)}
-                    common.update(hits=wide_hits, set_aside=wide_aside)
-        timings["evidence"] = time.perf_counter() - t0
         if reason:
             return finish(self._abstain(question, language, reason, selection, signals=signals, **common))
 
@@ -269,36 +277,6 @@ class Assistant:
             text = f"{direct}\n{_quotes_text(evidence.quotes)}"
             return finish(evidence, direct=direct, mode=Mode.GENERATED, text=text, **model)
         return finish(evidence, **model)
-
-    def _select(
-        self, query: str, hits: list[Hit], language: str, asked_in: str, names: list[str], q: np.ndarray
-    ) -> tuple[list[Hit], list[SetAside], Selection | None]:
-        """The relevant passages among ``hits``, those set aside as instructions, and the evidence chosen
-        from the relevant ones (None when there are none)."""
-        policy = self.settings.grounding
-
-        def gate(hit: Hit) -> float:
-            across = self._across_languages(hit, asked_in)
-            return policy.across_languages(policy.min_relevance) if across else policy.min_relevance
-
-        # A passage is relevant by its cosine, or when it names every person, place or body the question
-        # names: "Wat laten Wittebrood en Van der Wouden zien?" is matched loosely, the names exactly.
-        relevant = [h for h in hits if (h.dense_score or 0.0) >= gate(h) or (names and names_all(names, h.chunk.text))]
-        relevant, set_aside = self._without_instructions(relevant)
-        if not relevant:
-            return relevant, set_aside, None
-        selection = select_evidence(
-            query,
-            relevant,
-            self.embedder,
-            language,
-            policy,
-            query_vector=q,
-            vocabulary=self.index.vocabulary,
-            stored=self.index.unit_vector,
-            pinned=names,
-        )
-        return relevant, set_aside, selection
 
     def _without_instructions(self, hits: list[Hit]) -> tuple[list[Hit], list[SetAside]]:
         """The passages that may be evidence, and those set aside because they read as instructions."""

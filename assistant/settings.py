@@ -146,13 +146,6 @@ class Settings(BaseSettings):
     )
 
     top_k: int = Field(5, ge=1, le=20, description="Passages given to the model.")
-    typed_top_k: int = Field(
-        10,
-        ge=1,
-        le=40,
-        description="Passages searched when a question asks for a year, sum, number or person and none of the "
-        "top_k passages holds one; not above top_k turns this off.",
-    )
     candidates: int = Field(20, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     min_relevance: float = Field(

@@ -33,10 +33,6 @@ def _hit(text: str, n: int = 0) -> Hit:
         ("Hoe groot is de middenklasse in de wijk?", AnswerType.NUMBER),
         ("Hoe oud is Jan Willem Duyvendak?", AnswerType.NUMBER),
         ("By how much did the policy want to reduce social housing?", AnswerType.NUMBER),
-        # A share asked for: "tot welk deel", "what proportion"; "welk deel van de stad" is a place.
-        ("Tot welk deel moest de sociale huur dalen?", AnswerType.NUMBER),
-        ("What proportion of the homes was to be owner-occupied?", AnswerType.NUMBER),
-        ("In welk deel van de stad ligt Charlois?", AnswerType.ANY),
         ("Wie schreef over draconische maatregelen?", AnswerType.PERSON),
         # A question asking for money needs a sum, not any figure.
         ("Hoeveel geld is er uitgegeven aan herstructurering?", AnswerType.MONEY),
