@@ -211,12 +211,24 @@ def asks_publication(question: str) -> bool:
 
 
 # What a Dutch question asks for: "Wat is het e-mailadres van ...", "Welke opleiding ...",
-# "Aan welke universiteit ...", "Hoeveel buurtpanels ...". Leading adjectives and numerals are
-# skipped ("welke drie kritische punten").
+# "Aan welke universiteit ...", "Hoeveel buurtpanels ...".
 _FOCUS = (
-    re.compile(r"^(?:wat|wie) (?:is|zijn|was|waren) (?:het|de|een) ([\w-]+)", re.I),
-    re.compile(r"^(?:\w+ )?(?:welke?|hoeveel) ((?:(?:\w+e|\d+|twee|drie|vier|vijf|zes) )*[\w-]+)", re.I),
+    re.compile(r"^(?:wat|wie) (?:is|zijn|was|waren) (?:het|de|een) (.+)", re.I),
+    re.compile(r"^(?:\w+ )?(?:welke?|hoeveel) (.+)", re.I),
 )
+# Words that can stand before the noun: numerals, "meest", and inflected adjectives and ordinals,
+# which end in -e ("welke drie kritische punten", "de meest pregnante conclusie", "de derde optie").
+_MODIFIER = re.compile(r"^(?:\w+e|\d+|twee|drie|vier|vijf|zes|meest|minst)$")
+# A noun ending in -e is no adjective when a verb follows it ("Welke methode gebruikten Gijsberts
+# en Dagevos", "Welk percentage moest de sociale huur"): the verb is an auxiliary or stands before
+# the subject, an article, a pronoun or a name.
+_AUXILIARIES = frozenset(
+    """is zijn was waren heeft hebben had hadden wordt worden werd werden kan kunnen kon konden moet
+    moeten moest moesten zou zouden zal zullen wil willen wilde wilden""".split()
+)
+_SUBJECT_START = frozenset("de het een er men zij ze hij je u we wij hun deze dit die dat".split())
+# ... nor when a preposition or conjunction follows it ("de derde optie voor bestuurders").
+_AFTER_NOUN = frozenset("van voor in op met uit aan over bij naar om tot door dan en of die dat".split())
 # Category nouns name the kind of answer, not something the text has to say: a passage lists
 # the measures or points without calling them "maatregelen" or "punten".
 _CATEGORY_NOUNS = frozenset(
@@ -226,6 +238,14 @@ _CATEGORY_NOUNS = frozenset(
     soorten stap stappen vorm vormen vraag vragen voorbeeld voorbeelden wijze zin groep groepen categorie
     categorieën type typen het de een""".split()
 )
+
+
+def _ends_noun_phrase(word: str, after: list[str]) -> bool:
+    """Whether ``word``, following a possible modifier, is a verb or a preposition, so that the
+    modifier was the noun."""
+    if word.lower() in _AUXILIARIES or word.lower() in _AFTER_NOUN:
+        return True
+    return bool(after) and (after[0].lower() in _SUBJECT_START or after[0][:1].isupper())
 
 
 def question_focus(question: str, language: str) -> str:
@@ -238,23 +258,34 @@ def question_focus(question: str, language: str) -> str:
     q = " ".join(question.split())
     for pattern in _FOCUS:
         match = pattern.search(q)
-        if match:
-            words = match.group(1).lower().split()
-            if words[0] in _CATEGORY_NOUNS:  # "welk percentage" before "moest" is taken for an adjective
-                return ""
-            word = words[-1]
-            return "" if word in _CATEGORY_NOUNS or len(word) < 4 else word
+        if not match:
+            continue
+        words = re.findall(r"[\w-]+", match.group(1))
+        i = 0
+        while (
+            i < len(words) - 1
+            and _MODIFIER.match(words[i].lower())
+            and not _ends_noun_phrase(words[i + 1], words[i + 2 :])
+        ):
+            i += 1
+        word = words[i].lower() if words else ""
+        return "" if word in _CATEGORY_NOUNS or len(word) < 4 else word
     return ""
 
 
 def _occurs(word: str, words: frozenset[str] | set[str], compounds: bool = False) -> bool:
     """``word`` or an inflection of it ("Rotterdamse" for "Rotterdam"); with ``compounds``, also a
-    compound ending in it ("beroepsopleiding" for "opleiding")."""
+    compound ending in it ("beroepsopleiding" for "opleiding").
+
+    An inflection shares all but the last three letters and is at most four letters longer:
+    "methodologische" shares "meth" with "methode" but is another word.
+    """
     if word in words:
         return True
     need = max(4, len(word) - 3)
     return any(
-        (len(w) >= need and w[:need] == word[:need]) or (compounds and len(w) > len(word) and w.endswith(word))
+        (need <= len(w) <= len(word) + 4 and w[:need] == word[:need])
+        or (compounds and len(w) > len(word) and w.endswith(word))
         for w in words
     )
 

@@ -96,6 +96,12 @@ def test_a_reference_year_answers_only_a_question_about_publication():
         ("Tot welk percentage moest de sociale huur omlaag?", ""),
         ("Welke groep is geïnteresseerd in de koopwoningen?", ""),  # "de allochtone middenklasse"
         ("Waarom leiden mengingsmaatregelen niet tot minder segregatie?", ""),
+        # A noun ending in -e is no adjective when a verb or a preposition follows it.
+        ("Welke methode gebruikten Gijsberts en Dagevos?", "methode"),
+        ("Welke periode beschrijft het artikel?", "periode"),
+        ("Wat is de derde optie voor bestuurders?", ""),
+        ("Wat is de meest pregnante conclusie uit het overzicht?", "conclusie"),
+        ("Hoeveel sociale huurwoningen zijn er gesloopt?", "huurwoningen"),
     ],
 )
 def test_what_a_dutch_question_asks_about(question, focus):
@@ -122,6 +128,11 @@ def test_abstention_signals_from_real_evidence(real_embedder):
     assert ask("Tot welk percentage moest de sociale huur dalen?").type_found
     assert ask("Wat is het telefoonnummer van Justus Uitermark?").missing_focus == "telefoonnummer"
     assert ask("Aan welke universiteit is Justus Uitermark verbonden?").missing_focus == ""
+    # "methodologische" begins like "methode" but is another word.
+    methods = [_hit("Aan het evaluatieonderzoek zitten veel methodologische haken en ogen.", 0)]
+    assert select_evidence("Welke methode gebruikten de onderzoekers?", methods, embedder, "nl").missing_focus == (
+        "methode"
+    )
 
 
 @pytest.mark.slow
@@ -192,6 +203,9 @@ def test_missing_names_and_numbers_are_looked_up_in_the_corpus():
     assert missing_names("Wat deed Rotterdam in Charlois in 1997?", "nl", vocabulary) == []  # inflected form counts
     assert missing_names("Wat vond de VVD van Charlois?", "nl", vocabulary) == ["VVD"]
     assert missing_names("Wat gebeurde er in 2004 in Charlois?", "nl", vocabulary) == ["2004"]  # only a reference
+    # Sharing a word's first letters is not enough: "Boltzmannstraat" is not an inflection of "Bolt".
+    street = corpus_vocabulary(["In de Boltzmannstraat in Charlois werden woningen gebouwd."])
+    assert missing_names("Wat vond Bolt van Charlois?", "nl", street) == ["Bolt"]
 
 
 def test_a_sentence_that_announces_a_list_is_quoted_with_the_list():
