@@ -48,6 +48,7 @@ class AnswerType(StrEnum):
 
     YEAR = "year"
     MONEY = "money"
+    SHARE = "share"
     NUMBER = "number"
     PERSON = "person"
     ANY = "any"
@@ -77,11 +78,17 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
         ),
     ),
     (
+        # A percentage, asked for as such: a count or a list number will not do ("Welk percentage van de
+        # bewoners ...?" is not answered by "de meerderheid ... ad 3.").
+        AnswerType.SHARE,
+        re.compile(r"\bwelk percentage\b|\bhoeveel procent\b|\bwhat percentage\b|\bhow many per ?cent\b", re.I),
+    ),
+    (
         AnswerType.NUMBER,
         re.compile(
-            r"\bhoeveel (?:\w+e )?(?:procent|keer|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot)\b"
-            r"|\bwelk (?:percentage|aantal)\b|\bhow many\b|\bhow much (?:did|does|do|is|was)\b"
-            r"|\bby how much\b|\bhow old\b|\bwhat (?:percentage|share|amount|number)\b",
+            r"\bhoeveel (?:\w+e )?(?:keer|bedraagt|\w+(?:en|s|'s))\b|\bhoe (?:oud|groot|hoog)\b"
+            r"|\bwelk aantal\b|\bhow many\b|\bhow much (?:did|does|do|is|was)\b"
+            r"|\bby how much\b|\bhow (?:old|high)\b|\bwhat (?:share|amount|number)\b",
             re.I,
         ),
     ),
@@ -108,7 +115,16 @@ _YEAR = re.compile(
 )
 # A sum of money names its currency, by sign or by name ("€ 300", "3 miljard euro", "miljoenen guldens").
 _MONEY = re.compile(r"[€$£ƒ]\s*\d|\b(?:euro|gulden|dollar|EUR|USD)(?:s|'s)?\b", re.I)
-_DIGITS = re.compile(r"\d")
+# A figure is a number of its own: not a footnote mark glued to a word ("multiculturalisering2",
+# "na te streven1."), nor the number of a list item or note ("ad 3. Accepteren", "3 We kiezen").
+_DIGITS = re.compile(r"(?<![^\W\d_])\d")
+_MARKER = re.compile(r"(?:^|(?<=[.!?:;]\s))(?:ad\s+)?\d{1,2}\.?\s+(?=[A-ZÀ-Ý])")
+# A share states a percentage or a fraction ("65 procent", "het percentage ... van 65 naar 42", "de helft").
+_SHARE = re.compile(
+    r"%|\b(?:procent|percent|per cent|helft|half|kwart|quarter)\b|\b(?:een|twee|one|two) (?:derde|third)s?\b"
+    r"|\b(?:percentage|aandeel|share)\b.*\d|\d.*\b(?:percentage|aandeel|share)\b",
+    re.I,
+)
 # "Ten derde" and "een derde optie" are ordinals, not figures; "een derde van de woningen" is one.
 _NUMBER_WORDS = re.compile(
     r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|vijftig|honderd|duizend"
@@ -200,6 +216,9 @@ def has_answer_type(text: str, kind: AnswerType, references: bool = False) -> bo
         return bool(_YEAR.search(bare))
     if kind is AnswerType.MONEY:
         return bool(_MONEY.search(bare))
+    bare = _MARKER.sub(" ", bare)
+    if kind is AnswerType.SHARE:
+        return bool(_SHARE.search(bare))
     if kind is AnswerType.NUMBER:
         return bool(_DIGITS.search(bare) or _NUMBER_WORDS.search(bare) or "%" in bare)
     return bool(_NAME.search(bare))

@@ -26,9 +26,11 @@ NOT_IN_PASSAGES = {
 }
 NO_FIGURE = {
     "nl": {"year": "Ze noemen hierover geen jaartal.", "number": "Ze geven hierover geen getal.",
-           "money": "Ze noemen hierover geen bedrag.", "person": "Ze noemen hierover geen naam."},
+           "money": "Ze noemen hierover geen bedrag.", "share": "Ze noemen hierover geen percentage.",
+           "person": "Ze noemen hierover geen naam."},
     "en": {"year": "They give no year for this.", "number": "They give no figure for this.",
-           "money": "They give no sum of money for this.", "person": "They name no one for this."},
+           "money": "They give no sum of money for this.",
+           "share": "They give no percentage for this.", "person": "They name no one for this."},
 }  # fmt: skip
 
 

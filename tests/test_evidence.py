@@ -33,6 +33,11 @@ def _hit(text: str, n: int = 0) -> Hit:
         ("Hoe groot is de middenklasse in de wijk?", AnswerType.NUMBER),
         ("Hoe oud is Jan Willem Duyvendak?", AnswerType.NUMBER),
         ("By how much did the policy want to reduce social housing?", AnswerType.NUMBER),
+        ("Hoe hoog is de woonsubsidie per maand?", AnswerType.NUMBER),
+        # A percentage, asked for as such, needs a share: a count will not do.
+        ("Welk percentage van de bewoners is van allochtone afkomst?", AnswerType.SHARE),
+        ("Hoeveel procent koopwoningen moesten de wijken krijgen?", AnswerType.SHARE),
+        ("What percentage of Rotterdam's population is of immigrant origin?", AnswerType.SHARE),
         ("Wie schreef over draconische maatregelen?", AnswerType.PERSON),
         # A question asking for money needs a sum, not any figure.
         ("Hoeveel geld is er uitgegeven aan herstructurering?", AnswerType.MONEY),
@@ -75,6 +80,22 @@ def test_a_literature_reference_is_not_a_figure():
     # Ordinals are not figures; a fraction of something is.
     assert not has_answer_type("Ten derde moet het geld niet geoormerkt zijn.", AnswerType.NUMBER)
     assert has_answer_type("Een derde van de woningen wordt gesloopt.", AnswerType.NUMBER)
+
+
+def test_footnote_marks_and_list_numbers_are_not_figures():
+    assert not has_answer_type("We kiezen voor de term multiculturalisering2 van buurten.", AnswerType.NUMBER)
+    assert not has_answer_type("3 We kiezen bewust voor de term multiculturalisering.", AnswerType.NUMBER)
+    majority = "De meerderheid van de bewoners heeft binnenkort een allochtone afkomst. ad 3. Accepteren gevolgen."
+    assert not has_answer_type(majority, AnswerType.NUMBER)
+    assert not has_answer_type(majority, AnswerType.SHARE)
+    assert has_answer_type("Er werden ruim 30 Rotterdamse wijken geherstructureerd.", AnswerType.NUMBER)
+
+
+def test_a_share_is_a_percentage_or_a_fraction():
+    assert has_answer_type("Het percentage sociale huur moest worden verlaagd van 65 naar 42.", AnswerType.SHARE)
+    assert has_answer_type("In die wijken is 38% koopwoning.", AnswerType.SHARE)
+    assert has_answer_type("De helft van de bewoners verhuisde.", AnswerType.SHARE)
+    assert not has_answer_type("In 1997 werden 1200 woningen gesloopt.", AnswerType.SHARE)
 
 
 def test_a_reference_year_answers_only_a_question_about_publication():
