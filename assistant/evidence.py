@@ -192,6 +192,9 @@ class Selection:
     references: bool = False  # a reference's year counts as the answer (the question asks for a publication year)
     names_in_best: bool = False  # the question names someone or something, and the best unit names them all
     anchor: int = 0  # rank of the passage holding the best unit on its own (whose cosine is best_dense)
+    # names in the question that the documents mention, but not near the evidence (set by the caller,
+    # which knows the documents' titles and authors)
+    names_elsewhere: tuple[str, ...] = ()
 
 
 def answer_type(question: str) -> AnswerType:
@@ -393,6 +396,23 @@ def pinning_names(question: str, language: str, vocabulary: tuple[frozenset[str]
     words = vocabulary[0]
     others = [w for w in re.findall(r"\w+", question.lower()) if len(w) >= 4 and not w.isdigit()]
     return names if names and all(_occurs(w, words) for w in others) else []
+
+
+def _spells(acronym: str, text: str) -> bool:
+    """Whether ``text`` writes out ``acronym``: "Sociaal en Cultureel Planbureau" for "SCP"."""
+    small = r"(?:\s+(?:en|van|voor|de|het|der|of|and|for|the))*\s+"
+    pattern = small.join(rf"{letter}\w+" for letter in acronym)
+    return bool(re.search(rf"\b{pattern}\b", text))
+
+
+def names_absent(names: list[str], text: str) -> list[str]:
+    """The ones of ``names`` that ``text`` does not mention, also inflected or, for an acronym, written out."""
+    words = frozenset(re.findall(r"\w+", text.lower()))
+    return [
+        name
+        for name in names
+        if not _mentions(name, words) and not (name.isupper() and 2 <= len(name) <= 6 and _spells(name, text))
+    ]
 
 
 def names_all(names: list[str], text: str) -> bool:

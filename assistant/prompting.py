@@ -20,6 +20,10 @@ NOT_MENTIONED = {
     "nl": "De documenten noemen {names} niet.",
     "en": "The documents do not mention {names}.",
 }
+NOT_NEAR = {
+    "nl": "De passages die erover gaan noemen {names} niet.",
+    "en": "The passages on this do not mention {names}.",
+}
 NOT_IN_PASSAGES = {
     "nl": "De passages over dit onderwerp noemen geen ‘{focus}’.",
     "en": "The passages on this subject do not mention ‘{focus}’.",

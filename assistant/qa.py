@@ -32,6 +32,7 @@ from assistant.errors import InputError
 from assistant.evidence import (
     Selection,
     has_answer_type,
+    names_absent,
     names_all,
     pinning_names,
     question_names,
@@ -47,6 +48,7 @@ from assistant.prompting import (
     NO_FIGURE,
     NOT_IN_PASSAGES,
     NOT_MENTIONED,
+    NOT_NEAR,
     build_answer_prompt,
     copies_template_example,
 )
@@ -226,6 +228,7 @@ class Assistant:
             stored=self.index.unit_vector,
             pinned=names,
         )
+        selection = replace(selection, names_elsewhere=self._names_elsewhere(query, language, selection, relevant))
         timings["evidence"] = time.perf_counter() - t0
         across = bool(selection.units) and self._across_languages(relevant[selection.anchor], asked_in)
         signals = _signals(selection, best_passage, across)
@@ -293,6 +296,24 @@ class Assistant:
             )
         return kept, aside
 
+    def _names_elsewhere(self, query: str, language: str, selection: Selection, relevant: list[Hit]) -> tuple[str, ...]:
+        """The question's names that are nowhere near the evidence.
+
+        Near is the passages quoted, the other relevant passages of their sections (a passage says "zij"
+        for the SCP named a passage before) and their documents' titles and authors. "Wat vinden Wilson en
+        Sampson van het Rotterdamse spreidingsbeleid?" finds a passage on Wilson and Sampson that says
+        nothing of Rotterdam. Names the documents never mention are ``missing_names``.
+        """
+        names = [n for n in question_names(query, language) if n not in selection.missing_names]
+        if not names or not selection.units:
+            return ()
+        places = {(relevant[u.hit].chunk.doc_id, relevant[u.hit].chunk.section) for u in selection.units}
+        texts = [f"{h.chunk.section} {h.chunk.text}" for h in relevant if (h.chunk.doc_id, h.chunk.section) in places]
+        for doc_id in {doc for doc, _ in places}:
+            doc = self._document(doc_id)
+            texts += [doc.title, *doc.authors]
+        return tuple(names_absent(names, " ".join(texts)))
+
     def _abstain_reason(self, selection: Selection, across: bool = False) -> str:
         """Why the documents do not answer, judged from the evidence; "" when they may.
 
@@ -307,6 +328,8 @@ class Assistant:
             return "not mentioned: " + ", ".join(selection.missing_names)
         if selection.missing_focus:
             return f"no relevant passage mentions '{selection.missing_focus}'"
+        if selection.names_elsewhere:
+            return "not near the evidence: " + ", ".join(selection.names_elsewhere)
         if not selection.type_found:
             return f"no {selection.answer_type.value} in the evidence"
         if selection.names_in_best:
@@ -328,6 +351,9 @@ class Assistant:
             text = f"{text} {NOT_MENTIONED[language].format(names=names)}"
         elif selection is not None and selection.missing_focus:
             text = f"{text} {NOT_IN_PASSAGES[language].format(focus=selection.missing_focus)}"
+        elif selection is not None and selection.names_elsewhere:
+            names = ", ".join(f"‘{n}’" for n in selection.names_elsewhere)
+            text = f"{text} {NOT_NEAR[language].format(names=names)}"
         elif selection is not None and selection.units and not selection.type_found:
             text = f"{text} {NO_FIGURE[language][selection.answer_type.value]}"
         return Answer(question, text, [], True, Mode.ABSTAINED, language, abstain_reason=reason, **fields)
@@ -413,6 +439,7 @@ def _signals(selection: Selection, best_passage: float, across: bool = False) ->
         "type_found": selection.type_found,
         "missing_names": list(selection.missing_names),
         "missing_focus": selection.missing_focus,
+        "names_elsewhere": list(selection.names_elsewhere),
         "names_in_best": selection.names_in_best,
     }
 

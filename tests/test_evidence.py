@@ -229,6 +229,14 @@ def test_missing_names_and_numbers_are_looked_up_in_the_corpus():
     assert missing_names("Wat vond Bolt van Charlois?", "nl", street) == ["Bolt"]
 
 
+def test_a_name_is_absent_unless_mentioned_inflected_or_written_out():
+    from assistant.evidence import names_absent
+
+    text = "Recent onderzoek van het Sociaal en Cultureel Planbureau in Rotterdamse wijken (Bolt, 2004)."
+    assert names_absent(["SCP", "Rotterdam", "Bolt"], text) == []
+    assert names_absent(["CBS", "Amsterdam", "Wilson"], text) == ["CBS", "Amsterdam", "Wilson"]
+
+
 def test_a_sentence_that_announces_a_list_is_quoted_with_the_list():
     text = "Er bestaan drie strategieën voor bestuurders: 1. mengen 2. hervormen instituties 3. accepteren gevolgen."
     units = [u for _, u, _ in candidate_units([_hit(text)])]

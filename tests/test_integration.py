@@ -99,3 +99,15 @@ def test_year_question_gets_the_sentence_with_the_year_as_evidence(real_assistan
 def test_question_about_a_party_the_documents_never_name_abstains_and_says_so(real_assistant):
     answer = real_assistant.ask("Wat vond de VVD van het Rotterdamse plan om armen uit kwetsbare wijken te weren?")
     assert answer.abstained and "‘VVD’" in answer.text and answer.citations == []
+
+
+def test_names_the_documents_mention_but_not_near_the_evidence_abstain_and_say_which(real_assistant):
+    # Wilson and Sampson are cited in one section, Rotterdam is discussed in others: nothing says what
+    # they think of Rotterdam's plans.
+    answer = real_assistant.ask("Wat vinden Wilson en Sampson van het Rotterdamse spreidingsbeleid?")
+    assert answer.abstained and "‘Rotterdamse’" in answer.text and answer.citations == []
+    # A passage that says "zij" for the SCP, whose section writes it out, still answers.
+    answer = real_assistant.ask(
+        "Wat stelt het SCP over het contact tussen allochtonen en autochtonen in concentratiebuurten?"
+    )
+    assert not answer.abstained
