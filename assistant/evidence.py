@@ -401,7 +401,7 @@ def pinning_names(question: str, language: str, vocabulary: tuple[frozenset[str]
 def _spells(acronym: str, text: str) -> bool:
     """Whether ``text`` writes out ``acronym``: "Sociaal en Cultureel Planbureau" for "SCP"."""
     small = r"(?:\s+(?:en|van|voor|de|het|der|of|and|for|the))*\s+"
-    pattern = small.join(rf"{letter}\w+" for letter in acronym)
+    pattern = small.join(rf"{re.escape(letter)}\w+" for letter in acronym)
     return bool(re.search(rf"\b{pattern}\b", text))
 
 
