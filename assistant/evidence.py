@@ -252,13 +252,15 @@ _SUBJECT_START = frozenset("de het een er men zij ze hij je u we wij hun deze di
 # ... nor when a preposition or conjunction follows it ("de derde optie voor bestuurders").
 _AFTER_NOUN = frozenset("van voor in op met uit aan over bij naar om tot door dan en of die dat".split())
 # Category nouns name the kind of answer, not something the text has to say: a passage lists
-# the measures or points without calling them "maatregelen" or "punten".
+# the measures or points without calling them "maatregelen" or "punten", the fields ("op welke
+# terreinen") without calling them "terreinen".
 _CATEGORY_NOUNS = frozenset(
     """aantal argument argumenten aspect aspecten deel effect effecten element elementen factor factoren
     gevolg gevolgen jaar kenmerk kenmerken manier manieren mate maatregel maatregelen mogelijkheid
     mogelijkheden oorzaak oorzaken optie opties percentage procent punt punten reden redenen rol soort
     soorten stap stappen vorm vormen vraag vragen voorbeeld voorbeelden wijze zin groep groepen categorie
-    categorieën type typen het de een""".split()
+    categorieën type typen terrein terreinen domein domeinen sector sectoren thema thema's
+    het de een""".split()
 )
 
 

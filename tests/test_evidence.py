@@ -117,6 +117,10 @@ def test_a_reference_year_answers_only_a_question_about_publication():
         ("Tot welk percentage moest de sociale huur omlaag?", ""),
         ("Welke groep is geïnteresseerd in de koopwoningen?", ""),  # "de allochtone middenklasse"
         ("Waarom leiden mengingsmaatregelen niet tot minder segregatie?", ""),
+        ("Op welke terreinen zou geïnvesteerd kunnen worden?", ""),  # "onderwijs of criminaliteitsbestrijding"
+        ("In welke sector werkte hij?", ""),
+        # "Gebied" may be a place the question asks about, so the text has to name one.
+        ("In welk gebied wordt het meest gesloopt?", "gebied"),
         # A noun ending in -e is no adjective when a verb or a preposition follows it.
         ("Welke methode gebruikten Gijsberts en Dagevos?", "methode"),
         ("Welke periode beschrijft het artikel?", "periode"),
