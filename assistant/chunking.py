@@ -65,7 +65,7 @@ _ADDRESS_END = re.compile(r"(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.
 
 # How the text of an unchanged file becomes passages and sentences. An index records it, and a
 # build re-splits documents it recorded under another version (their vectors are reused by text).
-SPLITTING_VERSION = 2
+SPLITTING_VERSION = 3  # 3: a sentence also ends after a short line without a full stop (Section.breaks)
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,11 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    """Split Dutch text into sentences with character offsets into ``text``."""
+def split_sentences(text: str, breaks: tuple[int, ...] = ()) -> list[Sentence]:
+    """Split Dutch text into sentences with character offsets into ``text``.
+
+    ``breaks`` are offsets where a sentence ends though no punctuation says so (``Section.breaks``).
+    """
     if not text.strip():
         return []
     spans = [
@@ -122,6 +125,7 @@ def split_sentences(text: str) -> list[Sentence]:
         for s in _segmenter().segment(text[offset:end])
     ]
     spans = [piece for span in spans for piece in _cut_after_addresses(text, *span)]
+    spans = [piece for span in spans for piece in _cut_at(breaks, *span)]
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and _ends_in_abbreviation(text[merged[-1][0] : merged[-1][1]]):
@@ -136,6 +140,11 @@ def split_sentences(text: str) -> list[Sentence]:
         if body:
             sentences.append(Sentence(body, start + lead, start + lead + len(body)))
     return sentences
+
+
+def _cut_at(breaks: tuple[int, ...], start: int, end: int) -> list[tuple[int, int]]:
+    bounds = [start, *(b for b in breaks if start < b < end), end]
+    return list(itertools.pairwise(bounds))
 
 
 def _cut_after_addresses(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -182,7 +191,7 @@ def chunk_section(
     """Group a section's sentences into chunks of about ``target_chars`` (never more, bar one sentence's cut).
 
     ``page_of_line`` gives the page of a line of the file for paged formats (PDF)."""
-    sentences = _bounded(split_sentences(section.text), target_chars)
+    sentences = _bounded(split_sentences(section.text, section.breaks), target_chars)
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):
@@ -207,7 +216,7 @@ def chunk_section(
                 text_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
                 start_page=page_of_line(start_line),
                 end_page=page_of_line(end_line),
-                sentences=_spans(text),
+                sentences=_spans(text, tuple(b - start for b in section.breaks if start < b < end)),
             )
         )
         if j >= len(sentences):
@@ -216,10 +225,10 @@ def chunk_section(
     return chunks
 
 
-def _spans(text: str) -> tuple[tuple[int, int], ...]:
+def _spans(text: str, breaks: tuple[int, ...] = ()) -> tuple[tuple[int, int], ...]:
     # The passage split on its own, as answering has always read it (not the section's split, whose
     # long sentences are cut to fit a passage): the evidence units stay the same sentences.
-    return tuple((s.start, s.end) for s in split_sentences(text))
+    return tuple((s.start, s.end) for s in split_sentences(text, breaks))
 
 
 def chunk_sentences(chunk: Chunk) -> list[str]:

@@ -39,6 +39,12 @@ MAX_FILE_BYTES = 20_000_000  # of text; a PDF or Word file may be larger (its te
 MAX_BINARY_BYTES = 200_000_000
 _WORD = re.compile(r"\w+(?:-\w+)*")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+# A line that ends a sentence without saying so: it ends in a word, a closing bracket or quote (not
+# in a comma or hyphen), it is short for the file, and the next line starts with a capital. The items
+# of a numbered list stay together, with the sentence that introduces them.
+_OPEN_END = re.compile(r"[\w)\]’”\"']$")
+_SENTENCE_START = re.compile(r"^[\"'‘“(]?[A-ZÀ-Þ]")
+_SHORT_LINE = 0.75  # of the file's median line length
 
 
 Reading = Callable[[int, int, int], None]  # files done, files, pages read
@@ -98,22 +104,26 @@ def clean_sections(raw: str) -> list[Section]:
     """Split raw extracted text into cleaned sections with line mappings."""
     lines = raw.splitlines()
     vocabulary = _vocabulary(lines)
+    short = _SHORT_LINE * _median_length(lines)
     sections: list[Section] = []
     title = UNTITLED_SECTION
     parts: list[str] = []
     line_starts: list[tuple[int, int]] = []
+    breaks: list[int] = []
     length = 0
     carry = ""  # first half of a word hyphenated at the end of the previous line
+    previous_line = ""  # the last text line of this section, as in the file
 
     def flush() -> None:
-        nonlocal parts, line_starts, length, carry
+        nonlocal parts, line_starts, breaks, length, carry, previous_line
         if carry:
             parts.append(carry + "-")
             carry = ""
-        text = "".join(parts).strip()
+        text = "".join(parts).strip()  # parts start with a stripped line: only the end can change
         if text:
-            sections.append(Section(title=title, text=text, line_starts=tuple(line_starts)))
-        parts, line_starts, length = [], [], 0
+            inside = tuple(b for b in breaks if 0 < b < len(text))
+            sections.append(Section(title=title, text=text, line_starts=tuple(line_starts), breaks=inside))
+        parts, line_starts, breaks, length, previous_line = [], [], [], 0, ""
 
     previous_blank = True
     for number, line in enumerate(lines, start=1):
@@ -146,9 +156,12 @@ def clean_sections(raw: str) -> list[Section]:
             if parts:
                 parts.append(" ")
                 length += 1
+                if _ends_unmarked(previous_line, stripped, short):
+                    breaks.append(length)
             line_starts.append((length, number))
             parts.append(stripped)
             length += len(stripped)
+        previous_line = line.strip()
         # Only the line's last characters are searched: "(\w+)-$" over a whole line retries from every
         # position, which takes minutes on a 100k-character line of word characters.
         tail_start = max(0, len(parts[-1]) - _LONGEST_WORD - 1)
@@ -161,6 +174,18 @@ def clean_sections(raw: str) -> list[Section]:
             length -= len(hyphen.group(0))
     flush()
     return [_normalise_spaces(s) for s in sections]
+
+
+def _median_length(lines: list[str]) -> float:
+    lengths = sorted(len(line.strip()) for line in lines if line.strip())
+    return float(lengths[len(lengths) // 2]) if lengths else 0.0
+
+
+def _ends_unmarked(line: str, next_line: str, short: float) -> bool:
+    """Whether a sentence ends after ``line`` although it has no full stop: a short line (a heading the
+    heading rule missed, a list item, the end of an indented quote) before a line that starts a sentence.
+    A sentence running on over a page break ends a full-length line, so it is not cut."""
+    return len(line) < short and bool(_OPEN_END.search(line)) and bool(_SENTENCE_START.match(next_line))
 
 
 def _normalise_spaces(section: Section) -> Section:
@@ -183,7 +208,8 @@ def _normalise_spaces(section: Section) -> Section:
             previous_space = False
     removed_before.append(removed)
     shifted = tuple((max(0, off - removed_before[min(off, len(text))]), n) for off, n in starts)
-    return Section(title=section.title, text="".join(out), line_starts=shifted)
+    breaks = tuple(off - removed_before[min(off, len(text))] for off in section.breaks)
+    return Section(title=section.title, text="".join(out), line_starts=shifted, breaks=breaks)
 
 
 def meta_hash(path: Path) -> str:

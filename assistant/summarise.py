@@ -54,10 +54,15 @@ from assistant.qa import Assistant
 from assistant.texts import TEXT, where
 from assistant.types import Chunk, Failure, Hit, Mode
 
-SUMMARY_FORMAT = 3  # in the cache key: raised when the same inputs give other sentences (3: per-stretch main points)
+# In the cache key: raised when the same inputs give other sentences (3: per-stretch main points; 4: no headings).
+SUMMARY_FORMAT = 4
 LENGTHS = {"short": (2, 90), "medium": (4, 170), "long": (7, 280)}  # sentences, most tokens per model call
 _STOP = ["\nFragmenten:", "\nFragments:", "\n\n"]
 _MIN_QUOTE_WORDS = 6
+# A short "sentence" without a full stop is a heading or list item the heading rule missed ("ad 2.
+# Hervormen instituties, mobiliseren bewoners"), not a main point; a long one is a sentence ending in a list.
+_HEADING_WORDS = 10
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'’”)\]]*$")
 Progress = Callable[[int, int, str, bool], None]
 
 
@@ -318,7 +323,7 @@ class Summariser:
         for chunk in chunks:
             for sentence in chunk_sentences(chunk):
                 text = " ".join(sentence.split())
-                if len(text.split()) >= _MIN_QUOTE_WORDS and text not in seen:
+                if _is_main_point_candidate(text) and text not in seen:
                     seen.add(text)
                     candidates.append((text, chunk))
         if not candidates:
@@ -362,6 +367,11 @@ class Summariser:
 # Measured on eval/summary_points.jsonl (sentences only): 0 -> 0.44 key-point recall, 0.05-0.3 -> 0.59-0.62
 # (2026-12-07, contact lines split off: 0 -> 0.44, 0.05-0.5 -> 0.56-0.59).
 KEY_TERM_WEIGHT = 0.2
+
+
+def _is_main_point_candidate(text: str) -> bool:
+    words = len(text.split())
+    return words >= _MIN_QUOTE_WORDS and (words >= _HEADING_WORDS or bool(_ENDS_SENTENCE.search(text)))
 
 
 def _key_term_score(tokens: list[str], terms: dict[str, float]) -> float:

@@ -28,11 +28,14 @@ class Section:
 
     ``line_starts`` maps the cleaned ``text`` back to the original file: entry i
     is ``(offset in text, original line number)`` for the i-th source line.
+    ``breaks`` are offsets where a sentence ends although no punctuation says so
+    (after a heading, list item or quote that ends a short line without a full stop).
     """
 
     title: str
     text: str
     line_starts: tuple[tuple[int, int], ...]
+    breaks: tuple[int, ...] = ()
 
     def line_at(self, offset: int) -> int:
         """Original (1-based) line number of the character at ``offset``."""

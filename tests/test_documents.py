@@ -47,6 +47,41 @@ def test_sentence_starting_line_after_blank_is_not_a_heading():
     assert "door integratie van allochtonen" in sections[0].text
 
 
+_FULL = "Dit is een gewone regel tekst van ongeveer de lengte die elke regel in het bestand heeft"
+
+
+def _sentences(raw: str) -> list[str]:
+    from assistant.chunking import split_sentences
+
+    section = clean_sections(raw)[0]
+    return [s.text for s in split_sentences(section.text, section.breaks)]
+
+
+def test_a_short_line_without_a_full_stop_ends_its_sentence_before_a_capital():
+    raw = (
+        f"{_FULL}\n{_FULL} en het\nbevorderen van de leefbaarheid inhouden (Reijndorp, 1996, p. 7)\n\n"
+        f"Bestuurders streven primair doelen na.\n{_FULL}.\n"
+    )
+    sentences = _sentences(raw)
+    assert sentences[0].endswith("(Reijndorp, 1996, p. 7)")
+    assert sentences[1] == "Bestuurders streven primair doelen na."
+
+
+def test_a_sentence_running_over_a_page_break_is_not_cut():
+    # The page's last line is a full line; that the next page starts with a name does not end the sentence.
+    raw = f"{_FULL}\n{_FULL} zoals\n\n 5 \n\nGijsberts en Dagevos laten zien.\n{_FULL}.\n"
+    assert any("zoals Gijsberts en Dagevos laten zien." in s for s in _sentences(raw))
+
+
+def test_a_numbered_list_is_not_cut_between_its_items():
+    raw = (
+        f"{_FULL}.\n{_FULL}.\nEr bestaan drie strategieën:\n1. mengen\n2. hervormen instituties\n"
+        f"3. accepteren gevolgen\nIn het volgende lichten we ze toe.\n{_FULL}.\n{_FULL}.\n"
+    )
+    section = clean_sections(raw)[0]
+    assert [section.text[b:][:13] for b in section.breaks] == ["In het volgen"]  # only where the list ends
+
+
 def test_bundled_article_has_its_sections_and_line_ranges():
     doc = load_document(CORPUS / "uitermark-duyvendak-menging.txt")
     titles = [s.title for s in doc.sections]

@@ -9,7 +9,7 @@ import pytest
 from assistant.citations import damaged_words
 from assistant.errors import InputError
 from assistant.indexing import build_index
-from assistant.summarise import Summariser, main_points, write_outputs
+from assistant.summarise import Summariser, _is_main_point_candidate, main_points, write_outputs
 from tests.fakes import ScriptedLLM, assistant_over
 
 DOC = "uitermark-duyvendak-menging"
@@ -28,6 +28,16 @@ def make(make_settings, keyword_embedder, corpus_copy):
         return Summariser(assistant, length), llm
 
     return make
+
+
+def test_a_heading_split_off_as_a_sentence_is_no_main_point():
+    assert not _is_main_point_candidate("ad 2. Hervormen instituties, mobiliseren bewoners")
+    assert _is_main_point_candidate("Bestuurders streven primair doelen na op het niveau van de buurt.")
+    # a sentence ending in a list has no full stop, but it is long
+    assert _is_main_point_candidate(
+        "Er bestaan, kortom, grofweg drie strategieën voor bestuurders: 1. mengen 2. hervormen instituties"
+    )
+    assert not _is_main_point_candidate("Ten tweede dus.")  # too short to quote
 
 
 def test_sections_are_listed_in_order_and_filtered(make):
