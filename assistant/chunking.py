@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.types import Chunk, Document, Section
@@ -236,11 +236,6 @@ def chunk_sentences(chunk: Chunk) -> list[str]:
     if chunk.sentences:
         return [chunk.text[start:end] for start, end in chunk.sentences]
     return [s.text for s in split_sentences(chunk.text)]
-
-
-def with_sentences(chunk: Chunk) -> Chunk:
-    """``chunk`` with its sentence spans, for passages reused from an index built before they were stored."""
-    return chunk if chunk.sentences else replace(chunk, sentences=_spans(chunk.text))
 
 
 def chunk_document(document: Document, target_chars: int, overlap: int) -> list[Chunk]:

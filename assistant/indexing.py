@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.chunking import chunk_document, with_sentences
+from assistant.chunking import chunk_document
 from assistant.documents import DocumentCache, Reading, SkippedFile, corpus_versions, load_corpus
 from assistant.embedding import Embedder
 from assistant.errors import BronError, DocumentError
@@ -196,6 +196,13 @@ class _Embedded:
     units_embedded: int
 
 
+def _kept_or_cut(document: Document, lent: _Previous, settings: Settings) -> list[Chunk]:
+    kept = lent.chunks.get((document.doc_id, document.content_hash))
+    if kept and all(c.sentences for c in kept):
+        return kept
+    return chunk_document(document, settings.chunk_chars, settings.chunk_overlap_sentences)
+
+
 def _embed(
     settings: Settings,
     embedder: Embedder,
@@ -205,12 +212,9 @@ def _embed(
 ) -> _Embedded:
     # A document whose bytes are unchanged keeps its passages: sentence splitting costs about a
     # fifth of a first build, and adding one file to a large folder should not split all the others again.
-    chunks = [
-        with_sentences(c)
-        for d in documents
-        for c in lent.chunks.get((d.doc_id, d.content_hash))
-        or chunk_document(d, settings.chunk_chars, settings.chunk_overlap_sentences)
-    ]
+    # Passages stored without their sentences (older indexes) are cut again: their sentences depend on
+    # the section around them (Section.breaks), which the passage alone does not show.
+    chunks = [c for d in documents for c in _kept_or_cut(d, lent, settings)]
     previous, previous_units = lent.vectors, lent.unit_vectors
     texts = [embedding_text(c) for c in chunks]
     todo = [i for i, t in enumerate(texts) if _key(t) not in previous]
