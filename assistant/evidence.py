@@ -97,7 +97,10 @@ _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern], ...] = (
         re.compile(
             r"^(?:wie|who) (?!is\b|was\b|zijn\b|waren\b|are\b|were\b)\w+"
             r"|\bwelke (?:auteur|onderzoeker|politicus|wethouder|minister|bestuurder|socioloog|hoogleraar)s?\b"
-            r"|\bwhich (?:author|researcher|politician|alderman|minister|administrator|sociologist|professor)s?\b",
+            # a body or a study is answered by its name too: "de Rekenkamer", "Wittebrood en Van der Wouden"
+            r"|\bwelke (?:instanties?|instelling(?:en)?|organisaties?|studies?)\b"
+            r"|\bwhich (?:author|researcher|politician|alderman|minister|administrator|sociologist|professor)s?\b"
+            r"|\bwhich (?:body|bodies|agency|agencies|institutions?|organi[sz]ations?|study|studies)\b",
             re.I,
         ),
     ),
@@ -249,17 +252,23 @@ _AUXILIARIES = frozenset(
     moeten moest moesten zou zouden zal zullen wil willen wilde wilden""".split()
 )
 _SUBJECT_START = frozenset("de het een er men zij ze hij je u we wij hun deze dit die dat".split())
+# ... or a separable verb's particle and a clause ("Welke studie toont aan dat ...").
+_PARTICLES = frozenset("aan af op uit mee toe terug weg door over na om bij in voor".split())
+_CLAUSE_START = frozenset("dat of hoe wat wie waarom welke wanneer".split())
 # ... nor when a preposition or conjunction follows it ("de derde optie voor bestuurders").
 _AFTER_NOUN = frozenset("van voor in op met uit aan over bij naar om tot door dan en of die dat".split())
 # Category nouns name the kind of answer, not something the text has to say: a passage lists
 # the measures or points without calling them "maatregelen" or "punten", the fields ("op welke
-# terreinen") without calling them "terreinen".
+# terreinen") without calling them "terreinen", a body or a study by its name ("de Rekenkamer",
+# "Wittebrood en Van der Wouden"), which the type check asks for. A role ("Welke wethouder ...") is
+# not one of them: a text that answers says "wethouder".
 _CATEGORY_NOUNS = frozenset(
     """aantal argument argumenten aspect aspecten deel effect effecten element elementen factor factoren
     gevolg gevolgen jaar kenmerk kenmerken manier manieren mate maatregel maatregelen mogelijkheid
     mogelijkheden oorzaak oorzaken optie opties percentage procent punt punten reden redenen rol soort
     soorten stap stappen vorm vormen vraag vragen voorbeeld voorbeelden wijze zin groep groepen categorie
     categorieën type typen terrein terreinen domein domeinen sector sectoren thema thema's
+    instantie instanties instelling instellingen organisatie organisaties studie studies
     het de een""".split()
 )
 
@@ -268,6 +277,8 @@ def _ends_noun_phrase(word: str, after: list[str]) -> bool:
     """Whether ``word``, following a possible modifier, is a verb or a preposition, so that the
     modifier was the noun."""
     if word.lower() in _AUXILIARIES or word.lower() in _AFTER_NOUN:
+        return True
+    if len(after) >= 2 and after[0].lower() in _PARTICLES and after[1].lower() in _CLAUSE_START:
         return True
     return bool(after) and (after[0].lower() in _SUBJECT_START or after[0][:1].isupper())
 

@@ -39,6 +39,11 @@ def _hit(text: str, n: int = 0) -> Hit:
         ("Hoeveel procent koopwoningen moesten de wijken krijgen?", AnswerType.SHARE),
         ("What percentage of Rotterdam's population is of immigrant origin?", AnswerType.SHARE),
         ("Wie schreef over draconische maatregelen?", AnswerType.PERSON),
+        # A body or a study is answered by its name ("de Rekenkamer", "Wittebrood en Van der Wouden").
+        ("Welke instantie bevestigt dat de pogingen niets hebben opgeleverd?", AnswerType.PERSON),
+        ("Welke instelling deed onderzoek naar interventies?", AnswerType.PERSON),
+        ("Welke studie toont aan dat de kans op slachtofferschap groter is?", AnswerType.PERSON),
+        ("Which body confirmed that the attempts achieved nothing?", AnswerType.PERSON),
         # A question asking for money needs a sum, not any figure.
         ("Hoeveel geld is er uitgegeven aan herstructurering?", AnswerType.MONEY),
         ("Hoeveel kostte het onderzoek?", AnswerType.MONEY),
@@ -126,6 +131,9 @@ def test_a_reference_year_answers_only_a_question_about_publication():
         ("Welke periode beschrijft het artikel?", "periode"),
         ("Wat is de derde optie voor bestuurders?", ""),
         ("Wat is de meest pregnante conclusie uit het overzicht?", "conclusie"),
+        # ... nor when a separable verb's particle and a clause follow it.
+        ("Welke analyse toont aan dat de kans groter is?", "analyse"),
+        ("Welke studie toont aan dat de kans groter is?", ""),  # a study is named by its authors
         ("Hoeveel sociale huurwoningen zijn er gesloopt?", "huurwoningen"),
     ],
 )
@@ -158,6 +166,14 @@ def test_abstention_signals_from_real_evidence(real_embedder):
     assert select_evidence("Welke methode gebruikten de onderzoekers?", methods, embedder, "nl").missing_focus == (
         "methode"
     )
+    # A question asking for a name need not find its kind of name in the text: the name itself is asked for.
+    audit = [
+        _hit(
+            "Onderzoek van de Rekenkamer bevestigt dat de vele pogingen om segregatie te verminderen niets opleverden."
+        )
+    ]
+    chosen = select_evidence("Welke instantie bevestigt dat de pogingen niets opleverden?", audit, embedder, "nl")
+    assert chosen.missing_focus == "" and chosen.type_found
 
 
 @pytest.mark.slow
