@@ -207,7 +207,14 @@ def test_bron_index_and_ask_on_postgresql_from_the_command_line(real_settings, p
     args = ["--store", pg_dsn, "--index-name", "cli"]
     built = CliRunner().invoke(main, [*args, "index"], env=env)
     assert built.exit_code == 0, built.output
-    assert "'cli' in PostgreSQL" in built.output and "94 passages" in built.output
+    from assistant.chunking import chunk_document
+    from assistant.documents import load_corpus
+
+    documents, _ = load_corpus(real_settings.corpus_dir)
+    passages = sum(
+        len(chunk_document(d, real_settings.chunk_chars, real_settings.chunk_overlap_sentences)) for d in documents
+    )
+    assert "'cli' in PostgreSQL" in built.output and f"{passages} passages" in built.output
     asked = CliRunner().invoke(main, [*args, "ask", "--json", QUESTION], env=env)
     assert asked.exit_code == 0, asked.output
     answer = json.loads(asked.output)
